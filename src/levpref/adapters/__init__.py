@@ -1,0 +1,1 @@
+"""Adapters: the HTTP edge (ASGI) and the stores (SQLite, PostgreSQL)."""

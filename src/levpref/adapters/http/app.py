@@ -1,0 +1,160 @@
+"""The ASGI application: routing, request parsing and the one error renderer.
+
+Rules:
+- Paths match exactly (no trailing-slash or case folding); unknown path → 404, wrong method → 405 (shape B).
+- Kraken endpoints read parameters from the raw query string and, for form-encoded bodies, the body;
+  a parameter given twice, bytes that are not UTF-8, or a non-form body → ``invalidArgument`` (after auth).
+- No request produces a traceback: an unexpected fault is logged with its request id and answers
+  shape A ``Server Error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+from urllib.parse import parse_qs
+
+from levpref.adapters.http import render
+from levpref.adapters.http.admin import AdminApi
+from levpref.adapters.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
+from levpref.errors import LevprefError
+from levpref.service.kraken import Endpoint, KrakenRequest, KrakenService
+
+log = logging.getLogger("levpref.http")
+
+BASE = "/derivatives/api/v3"
+_PRIVATE: dict[str, dict[str, Endpoint]] = {
+    f"{BASE}/leveragepreferences": {"PUT": Endpoint.PUT_LEVERAGE, "GET": Endpoint.GET_LEVERAGE},
+    f"{BASE}/pnlpreferences": {"PUT": Endpoint.PUT_PNL, "GET": Endpoint.GET_PNL},
+    f"{BASE}/accounts": {"GET": Endpoint.GET_ACCOUNTS},
+    f"{BASE}/openpositions": {"GET": Endpoint.GET_OPEN_POSITIONS},
+}
+_INSTRUMENTS = f"{BASE}/instruments"
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _headers(scope: Scope) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        out.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return out
+
+
+def _one(headers: dict[str, list[str]], name: str) -> str | None:
+    values = headers.get(name)
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else "\x00duplicate"
+
+
+def parse_params(raw_query: bytes, body: bytes, content_type: str) -> dict[str, list[str]] | None:
+    """Query parameters plus form-body parameters; ``None`` when they cannot be read (bad UTF-8, a non-form
+    body, a parameter in both query and body)."""
+    try:
+        params = parse_qs(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
+        if body:
+            if content_type.split(";")[0].strip().lower() != _FORM:
+                return None
+            for name, values in parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict").items():
+                if name in params:
+                    return None
+                params[name] = values
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return params
+
+
+_RENDERERS: dict[Endpoint, Any] = {
+    Endpoint.PUT_LEVERAGE: lambda _: {},
+    Endpoint.PUT_PNL: lambda _: {},
+    Endpoint.GET_LEVERAGE: render.leverage_preferences,
+    Endpoint.GET_PNL: render.pnl_preferences,
+    Endpoint.GET_ACCOUNTS: render.accounts,
+    Endpoint.GET_OPEN_POSITIONS: render.open_positions,
+}
+
+
+class LevprefApp:
+    def __init__(self, kraken: KrakenService, admin: AdminApi, *, max_body: int = 65536,
+                 trust_forwarded: bool = False) -> None:
+        self.kraken = kraken
+        self.admin = admin
+        self.max_body = max_body
+        self.trust_forwarded = trust_forwarded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = secrets.token_hex(8)
+        try:
+            status, body = await self._dispatch(scope, receive, request_id)
+        except Exception:  # the last line of defence: never a traceback on the wire
+            log.exception("unhandled error", extra={"request_id": request_id})
+            status, body = render.kraken_error(LevprefError())
+        await send_json(send, status, body, request_id)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _dispatch(self, scope: Scope, receive: Receive, request_id: str) -> render.Response:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        try:
+            body = await read_body(receive, self.max_body)
+        except BodyTooLarge:
+            return render.routing_error(413)
+        headers = _headers(scope)
+        if path.startswith("/admin/"):
+            return await self.admin.handle(method, path, body, headers, request_id)
+        if path == "/health":
+            return render.admin_ok({"status": "ok"})
+        if path == _INSTRUMENTS:
+            if method != "GET":
+                return render.routing_error(405)
+            return render.success({"instruments": await self.kraken.instruments()})
+        methods = _PRIVATE.get(path)
+        if methods is None:
+            return render.routing_error(404)
+        endpoint = methods.get(method)
+        if endpoint is None:
+            return render.routing_error(405)
+        raw_query: bytes = scope.get("query_string", b"")
+        request = KrakenRequest(
+            method=method,
+            path=path,
+            raw_query=raw_query.decode("utf-8", "surrogateescape"),
+            body=body.decode("utf-8", "surrogateescape"),
+            params=parse_params(raw_query, body, _one(headers, "content-type") or ""),
+            api_key=_one(headers, "apikey"),
+            authent=_one(headers, "authent"),
+            nonce=_one(headers, "nonce"),
+            client_ip=self._client_ip(scope, headers),
+            request_id=request_id,
+            now_ms=render.now_ms(),
+        )
+        try:
+            result = await self.kraken.handle(endpoint, request)
+        except LevprefError as refusal:
+            return render.kraken_error(refusal)
+        return render.success(_RENDERERS[endpoint](result))
+
+    def _client_ip(self, scope: Scope, headers: dict[str, list[str]]) -> str:
+        if self.trust_forwarded:
+            forwarded = _one(headers, "x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()[:64]
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+
+__all__ = ["LevprefApp", "parse_params"]

@@ -1,0 +1,122 @@
+"""Every response body the server sends, in one place: envelopes, errors and the Kraken wire shapes.
+
+Rules (SPEC §1.1):
+- Success: HTTP 200, ``result``/``serverTime`` plus payload, and never an ``error`` key.
+- Generic errors: shape A, HTTP 200. Business errors of the preference endpoints: shape B, HTTP 500.
+- Unknown path 404 / wrong method 405 / body too large 413: shape B with code 0.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from levpref.adapters import jsonwire
+from levpref.adapters.jsonwire import money
+from levpref.domain.margin import FlexSummary
+from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
+from levpref.service.audit import iso_time
+from levpref.service.preferences import OpenPosition
+from levpref.service.records import AuditRecord, PreferenceRecord
+
+Response = tuple[int, bytes]
+_TWO = Decimal("0.01")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def server_time() -> str:
+    return iso_time(now_ms())
+
+
+def success(payload: dict[str, Any]) -> Response:
+    return 200, jsonwire.dumps({"result": "success", "serverTime": server_time(), **payload})
+
+
+def kraken_error(error: LevprefError) -> Response:
+    """Render any refusal of a Kraken endpoint."""
+    if isinstance(error, BusinessError):
+        body = {"status": "INTERNAL_SERVER_ERROR", "result": "error",
+                "errors": [{"code": error.number, "message": error.message}], "serverTime": server_time()}
+        return 500, jsonwire.dumps(body)
+    code = error.code if isinstance(error, KrakenError) else ServerError.code
+    return 200, jsonwire.dumps({"result": "error", "serverTime": server_time(), "error": code})
+
+
+def routing_error(status: int) -> Response:
+    name = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}[
+        status
+    ]
+    body = {"status": name, "result": "error", "errors": [{"code": 0, "message": f"{status} {name}"}],
+            "serverTime": server_time()}
+    return status, jsonwire.dumps(body)
+
+
+def admin_error(error: AdminError) -> Response:
+    return error.status, jsonwire.dumps({"error": type(error).__name__, "detail": error.detail})
+
+
+def admin_ok(payload: dict[str, Any], status: int = 200) -> Response:
+    return status, jsonwire.dumps(payload)
+
+
+def leverage_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
+    return {"leveragePreferences": [
+        {"symbol": p.symbol, "maxLeverage": (p.max_leverage or Decimal(0)).quantize(_TWO)} for p in prefs
+    ]}
+
+
+def pnl_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
+    return {"preferences": [{"symbol": p.symbol, "pnlCurrency": p.pnl_currency} for p in prefs]}
+
+
+def flex(summary: FlexSummary) -> dict[str, Any]:
+    return {
+        "type": "multiCollateralMarginAccount",
+        "currencies": {
+            c: {"quantity": q, "value": money(v), "collateral": money(cv), "available": money(a)}
+            for c, (q, v, cv, a) in summary.currencies.items()
+        },
+        "initialMargin": money(summary.initial_margin),
+        "initialMarginWithOrders": money(summary.initial_margin),
+        "maintenanceMargin": money(summary.maintenance_margin),
+        "balanceValue": money(summary.balance_value),
+        "portfolioValue": money(summary.portfolio_value),
+        "collateralValue": money(summary.collateral_value),
+        "pnl": money(summary.unrealized_pnl),
+        "unrealizedFunding": Decimal(0),
+        "totalUnrealized": money(summary.unrealized_pnl),
+        "totalUnrealizedAsMargin": money(summary.unrealized_pnl),
+        "availableMargin": money(summary.available_margin),
+        "marginEquity": money(summary.margin_equity),
+    }
+
+
+def accounts(summary: FlexSummary) -> dict[str, Any]:
+    return {"accounts": {"cash": {"type": "cashAccount", "balances": {}}, "flex": flex(summary)}}
+
+
+def open_positions(positions: list[OpenPosition]) -> dict[str, Any]:
+    items = []
+    for p in positions:
+        item: dict[str, Any] = {
+            "side": "long" if p.record.size > 0 else "short", "symbol": p.record.symbol, "price": p.record.entry_price,
+            "fillTime": p.record.fill_time, "size": abs(p.record.size), "unrealizedFunding": Decimal(0),
+            "pnlCurrency": p.pnl_currency,
+        }
+        if p.max_leverage is not None:
+            item["maxFixedLeverage"] = p.max_leverage.quantize(_TWO)
+        items.append(item)
+    return {"openPositions": items}
+
+
+def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
+    return {"audit": [
+        {"id": a.id, "account": a.account_id, "at": a.at, "actor": a.actor, "action": a.action, "symbol": a.symbol,
+         "before": a.before, "after": a.after,
+         "margin_moved": None if a.margin_moved is None else str(a.margin_moved), "request_id": a.request_id}
+        for a in entries
+    ]}

@@ -1,0 +1,26 @@
+"""JSON in and out without floats: numbers decode to Decimal and Decimals encode as JSON numbers."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import msgspec
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+_EIGHT = Decimal("1e-8")
+
+
+def dumps(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def loads(data: bytes | str) -> Any:
+    return _decoder.decode(data)
+
+
+def money(value: Decimal) -> Decimal:
+    """A USD amount for the wire: at most 8 decimals, plain notation (``30003.00030003``, ``0``, ``10000``)."""
+    q = value.quantize(_EIGHT, rounding=ROUND_HALF_EVEN).normalize()
+    return Decimal(format(q, "f"))

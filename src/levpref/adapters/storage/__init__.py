@@ -1,0 +1,1 @@
+"""Stores: one SQL implementation of the service ports over SQLite or PostgreSQL."""

@@ -1,0 +1,96 @@
+"""Versioned schema migrations, shared by SQLite and PostgreSQL.
+
+Rules:
+- Migrations are append-only: a released step is never edited; a change is a new step.
+- Money and prices are stored as decimal text (never REAL/float); nonces as 20-digit zero-padded text, so they
+  sort as numbers and fit 20 digits (more than a signed 64-bit integer holds).
+- ``{autoid}`` is the dialect's auto-incrementing primary key.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE instruments (
+            symbol TEXT PRIMARY KEY,
+            raw TEXT NOT NULL
+        );
+        CREATE TABLE collateral_currencies (
+            currency TEXT PRIMARY KEY,
+            price TEXT NOT NULL,
+            haircut TEXT NOT NULL
+        );
+        CREATE TABLE marks (symbol TEXT PRIMARY KEY, price TEXT NOT NULL);
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            active INTEGER NOT NULL
+        );
+        CREATE TABLE api_keys (
+            public_key TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            secret_enc TEXT NOT NULL,
+            access TEXT NOT NULL,
+            rate_budget INTEGER NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            expires_ms BIGINT,
+            bucket_level BIGINT NOT NULL,
+            bucket_updated_ms BIGINT NOT NULL,
+            nonce_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX api_keys_account ON api_keys (account_id);
+        CREATE TABLE nonces (
+            public_key TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            PRIMARY KEY (public_key, nonce)
+        );
+        CREATE TABLE ip_failures (
+            ip TEXT PRIMARY KEY,
+            level BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL
+        );
+        CREATE TABLE balances (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            currency TEXT NOT NULL,
+            quantity TEXT NOT NULL,
+            PRIMARY KEY (account_id, currency)
+        );
+        CREATE TABLE positions (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            symbol TEXT NOT NULL,
+            size TEXT NOT NULL,
+            entry_price TEXT NOT NULL,
+            fill_time TEXT NOT NULL,
+            allocated_margin TEXT,
+            PRIMARY KEY (account_id, symbol)
+        );
+        CREATE TABLE preferences (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            symbol TEXT NOT NULL,
+            max_leverage TEXT,
+            pnl_currency TEXT,
+            PRIMARY KEY (account_id, symbol)
+        );
+        CREATE TABLE audit (
+            id {autoid},
+            account_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            symbol TEXT,
+            before TEXT NOT NULL,
+            after TEXT NOT NULL,
+            margin_moved TEXT,
+            request_id TEXT NOT NULL
+        );
+        CREATE INDEX audit_account ON audit (account_id, id);
+        """,
+    ),
+)
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration into statements (migrations hold no ``;`` inside literals)."""
+    return [s.strip() for s in sql.split(";") if s.strip()]

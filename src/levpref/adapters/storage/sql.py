@@ -1,0 +1,324 @@
+"""The store's queries, written once for SQLite and PostgreSQL.
+
+Rules:
+- Every use case runs in one transaction (``Store.transaction``); what it writes commits together or not at all.
+- Writers serialise per account and per key: PostgreSQL locks the key row and the account row
+  (``FOR UPDATE``, always in that order); SQLite takes the database write lock at ``BEGIN IMMEDIATE``.
+- Decimals go in and out as text; the translation to domain values happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from levpref.adapters import jsonwire
+from levpref.adapters.kraken_instruments import instrument_from_wire
+from levpref.ratelimit import Bucket
+from levpref.service.records import (
+    ApiKeyRecord,
+    AuditRecord,
+    CurrencyRecord,
+    InstrumentRecord,
+    PositionRecord,
+    PreferenceRecord,
+)
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class Driver(Protocol):
+    """A connection inside a transaction, with ``?`` placeholders."""
+
+    for_update: str
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class SqlTx:
+    """The operations of one transaction."""
+
+    def __init__(self, driver: Driver) -> None:
+        self._db = driver
+
+    async def _one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self._db.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # --- meta -----------------------------------------------------------------------------------------
+    async def meta(self, name: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, name: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    # --- keys, nonces, buckets -------------------------------------------------------------------------
+    _KEY_COLUMNS = (
+        "k.public_key, k.account_id, k.secret_enc, k.access, k.rate_budget, k.revoked, k.expires_ms, "
+        "k.bucket_level, k.bucket_updated_ms, k.nonce_count, a.active"
+    )
+
+    @staticmethod
+    def _key(row: Row) -> ApiKeyRecord:
+        return ApiKeyRecord(
+            public_key=row[0], account_id=row[1], secret_enc=row[2], access=row[3], rate_budget=int(row[4]),
+            revoked=bool(row[5]), expires_ms=None if row[6] is None else int(row[6]),
+            bucket=Bucket(int(row[7]), int(row[8])), nonce_count=int(row[9]), account_active=bool(row[10]),
+        )
+
+    async def lock_key(self, public_key: str) -> ApiKeyRecord | None:
+        """The key and its account's state, locked for the rest of the transaction."""
+        lock = self._db.for_update and f"{self._db.for_update} OF k"
+        row = await self._one(
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+            f"WHERE k.public_key = ? {lock}",
+            (public_key,),
+        )
+        return None if row is None else self._key(row)
+
+    async def keys_of(self, account_id: str) -> list[ApiKeyRecord]:
+        rows = await self._db.fetchall(
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+            "WHERE k.account_id = ? ORDER BY k.public_key",
+            (account_id,),
+        )
+        return [self._key(r) for r in rows]
+
+    async def insert_key(self, key: ApiKeyRecord) -> None:
+        await self._db.execute(
+            "INSERT INTO api_keys (public_key, account_id, secret_enc, access, rate_budget, revoked, expires_ms, "
+            "bucket_level, bucket_updated_ms, nonce_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.public_key, key.account_id, key.secret_enc, key.access, key.rate_budget, int(key.revoked),
+             key.expires_ms, key.bucket.level, key.bucket.updated_ms, key.nonce_count),
+        )
+
+    async def update_key(self, key: ApiKeyRecord) -> None:
+        await self._db.execute(
+            "UPDATE api_keys SET secret_enc = ?, access = ?, rate_budget = ?, revoked = ?, expires_ms = ? "
+            "WHERE public_key = ?",
+            (key.secret_enc, key.access, key.rate_budget, int(key.revoked), key.expires_ms, key.public_key),
+        )
+
+    async def all_key_secrets(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in await self._db.fetchall("SELECT public_key, secret_enc FROM api_keys")]
+
+    async def save_key_bucket(self, public_key: str, bucket: Bucket) -> None:
+        await self._db.execute(
+            "UPDATE api_keys SET bucket_level = ?, bucket_updated_ms = ? WHERE public_key = ?",
+            (bucket.level, bucket.updated_ms, public_key),
+        )
+
+    async def nonce_known(self, public_key: str, nonce: str) -> bool:
+        return await self._one("SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, nonce)) is not None
+
+    async def smallest_nonce(self, public_key: str) -> str | None:
+        row = await self._one("SELECT MIN(nonce) FROM nonces WHERE public_key = ?", (public_key,))
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def add_nonce(self, public_key: str, nonce: str, *, evict_smallest: bool) -> None:
+        if evict_smallest:
+            await self._db.execute(
+                "DELETE FROM nonces WHERE public_key = ? AND nonce = "
+                "(SELECT MIN(nonce) FROM nonces WHERE public_key = ?)",
+                (public_key, public_key),
+            )
+        await self._db.execute("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
+        delta = 0 if evict_smallest else 1
+        await self._db.execute(
+            "UPDATE api_keys SET nonce_count = nonce_count + ? WHERE public_key = ?", (delta, public_key)
+        )
+
+    async def nonces(self, public_key: str) -> list[str]:
+        rows = await self._db.fetchall("SELECT nonce FROM nonces WHERE public_key = ? ORDER BY nonce", (public_key,))
+        return [str(r[0]) for r in rows]
+
+    async def ip_bucket(self, ip: str) -> Bucket | None:
+        row = await self._one("SELECT level, updated_ms FROM ip_failures WHERE ip = ?", (ip,))
+        return None if row is None else Bucket(int(row[0]), int(row[1]))
+
+    async def save_ip_bucket(self, ip: str, bucket: Bucket) -> None:
+        await self._db.execute(
+            "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
+            "SET level = excluded.level, updated_ms = excluded.updated_ms",
+            (ip, bucket.level, bucket.updated_ms),
+        )
+
+    # --- instruments, currencies, marks ----------------------------------------------------------------
+    async def instrument(self, symbol: str) -> InstrumentRecord | None:
+        row = await self._one("SELECT raw FROM instruments WHERE symbol = ?", (symbol,))
+        return None if row is None else _instrument_record(row[0])
+
+    async def instruments(self) -> list[InstrumentRecord]:
+        rows = await self._db.fetchall("SELECT raw FROM instruments ORDER BY symbol")
+        return [_instrument_record(r[0]) for r in rows]
+
+    async def upsert_instrument(self, symbol: str, raw: dict[str, Any]) -> None:
+        await self._db.execute(
+            "INSERT INTO instruments (symbol, raw) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET raw = excluded.raw",
+            (symbol, jsonwire.dumps(raw).decode()),
+        )
+
+    async def currency(self, currency: str) -> CurrencyRecord | None:
+        row = await self._one("SELECT currency, price, haircut FROM collateral_currencies WHERE currency = ?", (currency,))
+        return None if row is None else CurrencyRecord(row[0], Decimal(row[1]), Decimal(row[2]))
+
+    async def currencies(self) -> list[CurrencyRecord]:
+        rows = await self._db.fetchall("SELECT currency, price, haircut FROM collateral_currencies ORDER BY currency")
+        return [CurrencyRecord(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
+
+    async def upsert_currency(self, c: CurrencyRecord) -> None:
+        await self._db.execute(
+            "INSERT INTO collateral_currencies (currency, price, haircut) VALUES (?, ?, ?) ON CONFLICT (currency) "
+            "DO UPDATE SET price = excluded.price, haircut = excluded.haircut",
+            (c.currency, str(c.price), str(c.haircut)),
+        )
+
+    async def marks(self) -> dict[str, Decimal]:
+        return {r[0]: Decimal(r[1]) for r in await self._db.fetchall("SELECT symbol, price FROM marks ORDER BY symbol")}
+
+    async def mark(self, symbol: str) -> Decimal | None:
+        row = await self._one("SELECT price FROM marks WHERE symbol = ?", (symbol,))
+        return None if row is None else Decimal(row[0])
+
+    async def upsert_mark(self, symbol: str, price: Decimal) -> None:
+        await self._db.execute(
+            "INSERT INTO marks (symbol, price) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET price = excluded.price",
+            (symbol, str(price)),
+        )
+
+    # --- accounts --------------------------------------------------------------------------------------
+    async def lock_account(self, account_id: str) -> bool | None:
+        """The account's ``active`` flag (``None`` if unknown), locked for the rest of the transaction."""
+        row = await self._one(f"SELECT active FROM accounts WHERE id = ? {self._db.for_update}", (account_id,))
+        return None if row is None else bool(row[0])
+
+    async def account_ids(self) -> list[str]:
+        return [r[0] for r in await self._db.fetchall("SELECT id FROM accounts ORDER BY id")]
+
+    async def insert_account(self, account_id: str, *, active: bool) -> None:
+        await self._db.execute("INSERT INTO accounts (id, active) VALUES (?, ?)", (account_id, int(active)))
+
+    async def set_account_active(self, account_id: str, *, active: bool) -> None:
+        await self._db.execute("UPDATE accounts SET active = ? WHERE id = ?", (int(active), account_id))
+
+    async def balances(self, account_id: str) -> dict[str, Decimal]:
+        rows = await self._db.fetchall(
+            "SELECT currency, quantity FROM balances WHERE account_id = ? ORDER BY currency", (account_id,)
+        )
+        return {r[0]: Decimal(r[1]) for r in rows}
+
+    async def set_balance(self, account_id: str, currency: str, quantity: Decimal) -> None:
+        await self._db.execute(
+            "INSERT INTO balances (account_id, currency, quantity) VALUES (?, ?, ?) ON CONFLICT (account_id, currency) "
+            "DO UPDATE SET quantity = excluded.quantity",
+            (account_id, currency, str(quantity)),
+        )
+
+    async def positions(self, account_id: str) -> list[PositionRecord]:
+        rows = await self._db.fetchall(
+            "SELECT symbol, size, entry_price, fill_time, allocated_margin FROM positions WHERE account_id = ? "
+            "ORDER BY symbol",
+            (account_id,),
+        )
+        return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in rows]
+
+    async def set_position(self, account_id: str, p: PositionRecord) -> None:
+        await self._db.execute(
+            "INSERT INTO positions (account_id, symbol, size, entry_price, fill_time, allocated_margin) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, symbol) DO UPDATE SET size = excluded.size, "
+            "entry_price = excluded.entry_price, fill_time = excluded.fill_time, "
+            "allocated_margin = excluded.allocated_margin",
+            (account_id, p.symbol, str(p.size), str(p.entry_price), p.fill_time, _text(p.allocated_margin)),
+        )
+
+    async def set_allocation(self, account_id: str, symbol: str, allocated: Decimal | None) -> None:
+        await self._db.execute(
+            "UPDATE positions SET allocated_margin = ? WHERE account_id = ? AND symbol = ?",
+            (_text(allocated), account_id, symbol),
+        )
+
+    async def delete_position(self, account_id: str, symbol: str) -> int:
+        return await self._db.execute("DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol))
+
+    async def preferences(self, account_id: str) -> list[PreferenceRecord]:
+        rows = await self._db.fetchall(
+            "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ? ORDER BY symbol",
+            (account_id,),
+        )
+        return [PreferenceRecord(r[0], _dec(r[1]), r[2]) for r in rows]
+
+    async def preference(self, account_id: str, symbol: str) -> PreferenceRecord:
+        row = await self._one(
+            "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ? AND symbol = ?",
+            (account_id, symbol),
+        )
+        return PreferenceRecord(symbol, None, None) if row is None else PreferenceRecord(row[0], _dec(row[1]), row[2])
+
+    async def set_preference(self, account_id: str, pref: PreferenceRecord) -> None:
+        if pref.max_leverage is None and pref.pnl_currency is None:
+            await self._db.execute(
+                "DELETE FROM preferences WHERE account_id = ? AND symbol = ?", (account_id, pref.symbol)
+            )
+            return
+        await self._db.execute(
+            "INSERT INTO preferences (account_id, symbol, max_leverage, pnl_currency) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account_id, symbol) DO UPDATE SET max_leverage = excluded.max_leverage, "
+            "pnl_currency = excluded.pnl_currency",
+            (account_id, pref.symbol, _text(pref.max_leverage), pref.pnl_currency),
+        )
+
+    # --- audit -----------------------------------------------------------------------------------------
+    async def add_audit(self, a: AuditRecord) -> None:
+        await self._db.execute(
+            "INSERT INTO audit (account_id, at, actor, action, symbol, before, after, margin_moved, request_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.account_id, a.at, a.actor, a.action, a.symbol, json.dumps(a.before, sort_keys=True),
+             json.dumps(a.after, sort_keys=True), _text(a.margin_moved), a.request_id),
+        )
+
+    async def audit(self, account_id: str | None, limit: int = 1000, after_id: int = 0) -> list[AuditRecord]:
+        where = "WHERE id > ?" + (" AND account_id = ?" if account_id is not None else "")
+        params: list[Any] = [after_id] + ([account_id] if account_id is not None else [])
+        rows = await self._db.fetchall(
+            "SELECT id, account_id, at, actor, action, symbol, before, after, margin_moved, request_id FROM audit "
+            f"{where} ORDER BY id LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            AuditRecord(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), _dec(r[8]), r[9], int(r[0]))
+            for r in rows
+        ]
+
+    async def count(self, table: str) -> int:
+        assert table in {"audit", "nonces", "preferences", "positions", "accounts", "api_keys"}
+        row = await self._one(f"SELECT COUNT(*) FROM {table}")
+        return 0 if row is None else int(row[0])
+
+    # --- whole world -----------------------------------------------------------------------------------
+    async def clear_world(self) -> None:
+        """Delete every operator-controlled row (the audit log and meta stay)."""
+        for table in ("nonces", "ip_failures", "preferences", "positions", "balances", "api_keys", "accounts",
+                      "marks", "collateral_currencies", "instruments"):
+            await self._db.execute(f"DELETE FROM {table}")
+
+
+def _instrument_record(raw_text: str) -> InstrumentRecord:
+    raw = jsonwire.loads(raw_text)
+    return InstrumentRecord(instrument_from_wire(raw), raw)

@@ -1,0 +1,84 @@
+"""The composition root: the only place that names concrete adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from levpref.adapters.http.admin import AdminApi, token_hash
+from levpref.adapters.http.app import LevprefApp
+from levpref.adapters.http.asgi import Receive, Scope, Send
+from levpref.adapters.secretbox import SecretBox, load_master_key
+from levpref.adapters.storage.postgres import PostgresStore
+from levpref.adapters.storage.sqlite import SqliteStore
+from levpref.config import Config
+from levpref.service.admin import AdminService
+from levpref.service.kraken import AuthSettings, KrakenService
+from levpref.service.ports import Store
+
+ADMIN_TOKEN_META = "admin_token_sha256"
+log = logging.getLogger("levpref")
+
+
+def make_store(config: Config) -> Store:
+    if config.is_sqlite:
+        return SqliteStore(config.sqlite_path, synchronous=config.sqlite_synchronous.upper())
+    return PostgresStore(config.database_url, max_size=config.pg_pool_size)
+
+
+async def open_store(config: Config) -> Store:
+    store = make_store(config)
+    if isinstance(store, PostgresStore):
+        await store.open()
+    return store
+
+
+def make_secrets(config: Config) -> SecretBox:
+    return SecretBox(load_master_key(config.master_key, config.key_file))
+
+
+async def prepare(config: Config) -> tuple[Store, str | None]:
+    """Migrate, and settle the admin token: returns a newly generated token (to print once) or ``None``."""
+    store = await open_store(config)
+    await store.migrate()
+    generated = None
+    async with store.transaction() as tx:
+        if config.admin_token:
+            await tx.set_meta(ADMIN_TOKEN_META, token_hash(config.admin_token))
+        elif await tx.meta(ADMIN_TOKEN_META) is None:
+            generated = secrets.token_urlsafe(32)
+            await tx.set_meta(ADMIN_TOKEN_META, token_hash(generated))
+    return store, generated
+
+
+async def build_app(config: Config) -> LevprefApp:
+    store = await open_store(config)
+    async with store.transaction() as tx:
+        stored = await tx.meta(ADMIN_TOKEN_META)
+    box = make_secrets(config)
+    kraken = KrakenService(store, box, AuthSettings(config.nonce_window, config.require_nonce,
+                                                    config.failed_auth_limit))
+    admin = AdminApi(AdminService(store, box), stored or token_hash(secrets.token_urlsafe(32)))
+    return LevprefApp(kraken, admin, max_body=config.max_body, trust_forwarded=config.trust_forwarded)
+
+
+class LazyApp:
+    """An ASGI app that builds itself inside the worker's event loop (PostgreSQL pools need one)."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._app: LevprefApp | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            async with self._lock:
+                if self._app is None:
+                    self._app = await build_app(self._config)
+        await self._app(scope, receive, send)
+
+
+def create_app() -> LazyApp:
+    """uvicorn's factory: each worker process builds its app from ``LEVPREF_*`` variables."""
+    return LazyApp(Config.from_env())

@@ -1,0 +1,256 @@
+"""The ``levpref`` command: serve, demo, and the operator's tools (SPEC §4).
+
+Every setting has a flag here and a ``LEVPREF_*`` environment variable (see ``config.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from levpref.adapters import jsonwire
+from levpref.adapters.http.render import audit_entries, flex
+from levpref.bootstrap import make_secrets, prepare
+from levpref.config import Config
+from levpref.errors import AdminError
+from levpref.service.admin import AdminService
+from levpref.service.ports import Store
+from levpref.service.scenario import parse_scenario, read_scenario_file
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="sqlite:///PATH (default .levpref/levpref.db) or postgresql://…")
+    p.add_argument("--master-key-file", help="AES key file for API secrets (created 0600 when missing)")
+
+
+def _config(args: argparse.Namespace, **extra: object) -> Config:
+    given = {k: getattr(args, k, None) for k in ("database_url", "master_key_file", "host", "port", "workers",
+                                                  "admin_token", "scenario", "nonce_window", "log_level")}
+    if getattr(args, "require_nonce", False):
+        given["require_nonce"] = True
+    return Config.from_env(**{**given, **extra})
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(json.loads(jsonwire.dumps(data)), indent=2))
+
+
+async def _with_admin(config: Config, action: Callable[[AdminService], Awaitable[Any]]) -> Any:
+    store, token = await prepare(config)
+    try:
+        if token:
+            print(f"admin token (printed once, store it): {token}", file=sys.stderr)
+        return await action(AdminService(store, make_secrets(config), actor="cli"))
+    finally:
+        await store.close()
+
+
+def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None = None) -> None:
+    import uvicorn
+
+    async def setup() -> list[Any]:
+        store, token = await prepare(config)
+        issued: list[Any] = []
+        try:
+            if token:
+                print(f"admin token (printed once, store it): {token}", flush=True)
+            if config.scenario:
+                scenario = parse_scenario(read_scenario_file(Path(config.scenario)))
+                issued = await AdminService(store, make_secrets(config), actor="cli").load_scenario(scenario, _now_ms())
+        finally:
+            await _close(store)
+        return issued
+
+    issued = asyncio.run(setup())
+    if banner:
+        banner(config, issued)
+    os.environ.update(config.to_env())
+    uvicorn.run(
+        "levpref.bootstrap:create_app", factory=True, host=config.host, port=config.port, workers=config.workers,
+        loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=config.log_level,
+        timeout_keep_alive=30, limit_concurrency=2048, h11_max_incomplete_event_size=65536,
+    )
+
+
+async def _close(store: Store) -> None:
+    await store.close()
+
+
+def _demo_banner(config: Config, issued: list[Any]) -> None:
+    base = f"http://{config.host}:{config.port}"
+    full = next(k for k in issued if k.access == "full")
+    read = next((k for k in issued if k.access == "read"), None)
+    print(f"levpref demo on {base}", flush=True)
+    print(f"  base URL:   {base}/derivatives/api/v3")
+    print(f"  API key:    {full.public}")
+    print(f"  API secret: {full.secret}")
+    if read:
+        print(f"  read-only key: {read.public}  secret: {read.secret}")
+    print("  ccxt:  ex = ccxt.krakenfutures({'apiKey': KEY, 'secret': SECRET}); "
+          f"ex.urls['api'] = {{'public': '{base}/derivatives/api/', 'private': '{base}/derivatives/api/'}}")
+    print(f"  python-kraken-sdk:  Market(key=KEY, secret=SECRET, url='{base}')", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="levpref", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    demo = sub.add_parser("demo", help="run the server on a fresh demo world (embedded SQLite)")
+    for p in (serve, demo):
+        _config_flags(p)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.add_argument("--workers", type=int, help="server processes on this port")
+        p.add_argument("--admin-token", help="admin API bearer token (default: generated and printed once)")
+        p.add_argument("--nonce-window", type=int)
+        p.add_argument("--require-nonce", action="store_true", help="refuse private requests without Nonce")
+        p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--scenario", help="a scenario file (TOML/JSON) to load at start, replacing the state")
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    _config_flags(mig)
+
+    sc = sub.add_parser("scenario", help="load or export the whole world")
+    sc.add_argument("action", choices=["load", "export"])
+    sc.add_argument("file", nargs="?")
+    _config_flags(sc)
+
+    acc = sub.add_parser("accounts", help="create, (de)activate or show accounts")
+    acc.add_argument("action", choices=["add", "activate", "deactivate", "show"])
+    acc.add_argument("account")
+    _config_flags(acc)
+
+    keys = sub.add_parser("keys", help="create or revoke API keys")
+    keys.add_argument("action", choices=["create", "revoke"])
+    keys.add_argument("target", help="account id (create) or public key (revoke)")
+    keys.add_argument("--read-only", action="store_true")
+    keys.add_argument("--rate-budget", type=int, default=500)
+    keys.add_argument("--expires-ms", type=int)
+    _config_flags(keys)
+
+    col = sub.add_parser("collateral", help="set a collateral balance")
+    col.add_argument("account")
+    col.add_argument("currency")
+    col.add_argument("quantity")
+    _config_flags(col)
+
+    prices = sub.add_parser("prices", help="list a collateral currency with its USD price and haircut")
+    prices.add_argument("currency")
+    prices.add_argument("price")
+    prices.add_argument("--haircut", default="0")
+    _config_flags(prices)
+
+    pos = sub.add_parser("positions", help="set or delete a position")
+    pos.add_argument("action", choices=["set", "delete"])
+    pos.add_argument("account")
+    pos.add_argument("symbol")
+    pos.add_argument("size", nargs="?")
+    pos.add_argument("entry_price", nargs="?")
+    _config_flags(pos)
+
+    marks = sub.add_parser("marks", help="set a contract's mark price")
+    marks.add_argument("symbol")
+    marks.add_argument("price")
+    _config_flags(marks)
+
+    inst = sub.add_parser("instruments", help="load instruments from a Kraken GET /instruments JSON file")
+    inst.add_argument("file")
+    _config_flags(inst)
+
+    audit = sub.add_parser("audit", help="print the audit log")
+    audit.add_argument("account", nargs="?")
+    audit.add_argument("--limit", type=int, default=1000)
+    _config_flags(audit)
+
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (AdminError, ValueError, FileNotFoundError) as exc:
+        print(f"levpref: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:  # noqa: C901 - a flat dispatch table reads best
+    cmd = args.command
+    if cmd == "serve":
+        _serve(_config(args))
+        return 0
+    if cmd == "demo":
+        demo_db = args.database_url or "sqlite:///.levpref/demo.db"
+        scenario = str(resources.files("levpref") / "data" / "demo.toml")
+        _serve(_config(args, database_url=demo_db, scenario=scenario), banner=_demo_banner)
+        return 0
+    config = _config(args)
+    now = _now_ms()
+    if cmd == "migrate":
+        asyncio.run(_with_admin(config, lambda a: asyncio.sleep(0)))
+        print("migrated")
+    elif cmd == "scenario" and args.action == "load":
+        if not args.file:
+            raise ValueError("scenario load needs a file")
+        scenario = parse_scenario(read_scenario_file(Path(args.file)))
+        issued = asyncio.run(_with_admin(config, lambda a: a.load_scenario(scenario, now)))
+        _print({"loaded": args.file, "keys": [{"account": k.account_id, "public": k.public, "secret": k.secret,
+                                                "access": k.access} for k in issued]})
+    elif cmd == "scenario":
+        data = asyncio.run(_with_admin(config, lambda a: a.export_scenario()))
+        text = json.dumps(json.loads(jsonwire.dumps(data)), indent=2)
+        if args.file:
+            Path(args.file).write_text(text + "\n")
+        else:
+            print(text)
+    elif cmd == "accounts":
+        if args.action == "show":
+            summary, prefs = asyncio.run(_with_admin(config, lambda a: a.account(args.account)))
+            _print({"flex": flex(summary), "preferences": [
+                {"symbol": p.symbol, "max_leverage": p.max_leverage, "pnl_currency": p.pnl_currency} for p in prefs]})
+        else:
+            active = args.action != "deactivate"
+            asyncio.run(_with_admin(config, lambda a: a.upsert_account(args.account, active=active, now_ms=now)))
+            print(f"account {args.account} active={active}")
+    elif cmd == "keys" and args.action == "create":
+        key = asyncio.run(_with_admin(config, lambda a: a.create_key(
+            args.target, "read" if args.read_only else "full", args.rate_budget, now, args.expires_ms)))
+        _print({"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access})
+    elif cmd == "keys":
+        asyncio.run(_with_admin(config, lambda a: a.revoke_key(args.target, now)))
+        print("revoked")
+    elif cmd == "collateral":
+        asyncio.run(_with_admin(config, lambda a: a.set_collateral(args.account, args.currency, args.quantity, now)))
+    elif cmd == "prices":
+        asyncio.run(_with_admin(config, lambda a: a.set_currency(args.currency, args.price, args.haircut, now)))
+    elif cmd == "positions" and args.action == "set":
+        if args.size is None or args.entry_price is None:
+            raise ValueError("positions set needs SIZE and ENTRY_PRICE")
+        asyncio.run(_with_admin(config, lambda a: a.set_position(args.account, args.symbol, args.size,
+                                                                  args.entry_price, now)))
+    elif cmd == "positions":
+        asyncio.run(_with_admin(config, lambda a: a.delete_position(args.account, args.symbol, now)))
+    elif cmd == "marks":
+        asyncio.run(_with_admin(config, lambda a: a.set_mark(args.symbol, args.price, now)))
+    elif cmd == "instruments":
+        loaded = jsonwire.loads(Path(args.file).read_bytes())
+        listed = loaded.get("instruments", []) if isinstance(loaded, dict) else loaded
+        count = asyncio.run(_with_admin(config, lambda a: a.load_instruments(listed, now)))
+        print(f"loaded {count} instruments")
+    elif cmd == "audit":
+        entries = asyncio.run(_with_admin(config, lambda a: a.audit(args.account, args.limit)))
+        _print(audit_entries(entries))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

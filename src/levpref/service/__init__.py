@@ -1,0 +1,1 @@
+"""Use cases over ports: Kraken requests (authenticate, preferences, accounts) and admin operations."""

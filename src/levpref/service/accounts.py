@@ -1,0 +1,52 @@
+"""Assembling an account's margin inputs from the store (shared by the Kraken and admin use cases)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from levpref.adapters.storage.sql import SqlTx
+from levpref.domain.margin import CollateralBalance, MarginAccount, Position
+from levpref.errors import ScenarioError
+from levpref.service.records import PositionRecord, PreferenceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """An account's margin inputs, its positions as stored, and its preferences."""
+
+    margin: MarginAccount
+    positions: tuple[PositionRecord, ...]
+    preferences: dict[str, PreferenceRecord]
+
+
+async def load_account(tx: SqlTx, account_id: str) -> AccountView:
+    balances = await tx.balances(account_id)
+    currencies = {c.currency: c for c in await tx.currencies()}
+    collateral = []
+    for currency, quantity in balances.items():
+        c = currencies.get(currency)
+        if c is not None:  # a balance in a currency no longer listed has no collateral value
+            collateral.append(CollateralBalance(currency, quantity, c.price, c.haircut))
+    records = tuple(await tx.positions(account_id))
+    marks = await tx.marks()
+    positions = []
+    for record in records:
+        inst = await tx.instrument(record.symbol)
+        if inst is None or inst.instrument.schedule is None:
+            continue  # positions are only admitted in multi-collateral contracts (checked when set)
+        mark = marks.get(record.symbol, record.entry_price)
+        positions.append(
+            Position(record.symbol, record.size, record.entry_price, mark, inst.instrument.contract_size,
+                     inst.instrument.schedule, record.allocated_margin)
+        )
+    prefs = {p.symbol: p for p in await tx.preferences(account_id)}
+    return AccountView(MarginAccount.of(collateral, positions), records, prefs)
+
+
+async def require_multi_collateral(tx: SqlTx, symbol: str) -> tuple[Decimal, str]:
+    """The contract size and type of a multi-collateral contract, or a scenario error."""
+    inst = await tx.instrument(symbol)
+    if inst is None or not inst.instrument.is_multi_collateral:
+        raise ScenarioError(f"{symbol} is not a listed multi-collateral (flexible_futures) contract")
+    return inst.instrument.contract_size, inst.instrument.type

@@ -1,0 +1,190 @@
+"""The Kraken-compatible use cases: authenticate, then set or read preferences and account state.
+
+Rules (SPEC §1, §2):
+- Order of checks: failed-auth limit of the client IP → key, signature, nonce format → full access for PUTs →
+  account active → nonce window → rate budget → the endpoint's own validation → the margin decision.
+- Failed authentications charge the client IP's bucket; everything else about a failed request is rolled back.
+- A request that fits the rate budget is charged even when the endpoint then refuses it; one that does not fit
+  is refused and not charged.
+- The nonce is recorded, and the endpoint's changes written, only when the request succeeds: a refused request
+  changes nothing but the rate budget.
+- Everything a request does happens in one store transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from levpref.adapters.storage.sql import SqlTx
+from levpref.auth.authent import verify
+from levpref.auth.nonces import NonceVerdict, judge_nonce, nonce_key, parse_nonce
+from levpref.errors import (
+    AccountInactive,
+    ApiLimitExceeded,
+    AuthenticationError,
+    InvalidArgument,
+    LevprefError,
+    NonceBelowThreshold,
+    NonceDuplicate,
+)
+from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, KEY_PERIOD_MS, Bucket, has_room, take
+from levpref.service import preferences
+from levpref.service.ports import Secrets, Store
+from levpref.service.records import ApiKeyRecord
+
+Params = Mapping[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class KrakenRequest:
+    """A private request as the HTTP edge received it."""
+
+    method: str
+    path: str
+    raw_query: str
+    body: str
+    params: Params | None  # None: unreadable (bad UTF-8, non-form body, duplicated across query and body)
+    api_key: str | None
+    authent: str | None
+    nonce: str | None
+    client_ip: str
+    request_id: str
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    nonce_window: int = 256
+    require_nonce: bool = False
+    failed_auth_limit: int = 20
+
+
+Handler = Callable[[SqlTx, ApiKeyRecord, KrakenRequest], Awaitable[Any]]
+
+
+class Endpoint(enum.Enum):
+    """Private endpoints: rate cost and whether a full-access key is required."""
+
+    PUT_LEVERAGE = ("PUT leveragepreferences", 10, True)
+    GET_LEVERAGE = ("GET leveragepreferences", 2, False)
+    PUT_PNL = ("PUT pnlpreferences", 10, True)
+    GET_PNL = ("GET pnlpreferences", 2, False)
+    GET_ACCOUNTS = ("GET accounts", 2, False)
+    GET_OPEN_POSITIONS = ("GET openpositions", 2, False)
+
+    @property
+    def cost(self) -> int:
+        return int(self.value[1])
+
+    @property
+    def needs_full_access(self) -> bool:
+        return bool(self.value[2])
+
+
+_HANDLERS: dict[Endpoint, Handler] = {
+    Endpoint.PUT_LEVERAGE: preferences.put_leverage,
+    Endpoint.GET_LEVERAGE: preferences.get_leverage,
+    Endpoint.PUT_PNL: preferences.put_pnl,
+    Endpoint.GET_PNL: preferences.get_pnl,
+    Endpoint.GET_ACCOUNTS: preferences.get_accounts,
+    Endpoint.GET_OPEN_POSITIONS: preferences.get_open_positions,
+}
+
+
+class KrakenService:
+    def __init__(self, store: Store, secrets: Secrets, settings: AuthSettings) -> None:
+        self._store = store
+        self._secrets = secrets
+        self._settings = settings
+
+    async def instruments(self) -> list[dict[str, Any]]:
+        async with self._store.transaction() as tx:
+            return [record.raw for record in await tx.instruments()]
+
+    async def handle(self, endpoint: Endpoint, request: KrakenRequest) -> Any:
+        """Authenticate, charge and run ``endpoint``; raises the refusal as a ``LevprefError``."""
+        failure: Exception | None = None
+        result: Any = None
+        async with self._store.transaction() as tx:
+            try:
+                key = await self._authenticate(tx, endpoint, request)
+                verdict = await self._check_nonce(tx, key, request)
+                await self._charge(tx, key, endpoint, request.now_ms)
+                try:
+                    if request.params is None:
+                        raise InvalidArgument
+                    result = await _HANDLERS[endpoint](tx, key, request)
+                except LevprefError as refusal:  # a refusal: keep the charge, write nothing else
+                    failure = refusal
+                else:
+                    if verdict is not None and request.nonce is not None:
+                        await tx.add_nonce(
+                            key.public_key, nonce_key(int(request.nonce)),
+                            evict_smallest=verdict is NonceVerdict.ACCEPT_AND_EVICT,
+                        )
+            except (AuthenticationError, AccountInactive, ApiLimitExceeded, NonceDuplicate,
+                    NonceBelowThreshold) as refusal:
+                failure = refusal
+        if failure is not None:
+            raise failure
+        return result
+
+    async def _authenticate(self, tx: SqlTx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
+        now = request.now_ms
+        limit = self._settings.failed_auth_limit
+        ip_bucket = await tx.ip_bucket(request.client_ip) or Bucket.full(limit, now)
+        if not has_room(ip_bucket, 1, limit, FAILED_AUTH_PERIOD_MS, now):
+            raise ApiLimitExceeded
+        key = await self._verified_key(tx, request)
+        if key is None:
+            _, charged = take(ip_bucket, 1, limit, FAILED_AUTH_PERIOD_MS, now)
+            await tx.save_ip_bucket(request.client_ip, charged)
+            raise AuthenticationError
+        if endpoint.needs_full_access and key.access != "full":
+            raise AuthenticationError
+        if not key.account_active:
+            raise AccountInactive
+        return key
+
+    async def _verified_key(self, tx: SqlTx, request: KrakenRequest) -> ApiKeyRecord | None:
+        if not request.api_key or not request.authent or len(request.api_key) > 128:
+            return None
+        nonce = request.nonce
+        if nonce is None and self._settings.require_nonce:
+            return None
+        if nonce is not None and parse_nonce(nonce) is None:
+            return None
+        key = await tx.lock_key(request.api_key)
+        if key is None or key.revoked or (key.expires_ms is not None and key.expires_ms <= request.now_ms):
+            return None
+        secret = self._secrets.open(key.public_key, key.secret_enc)
+        if secret is None:
+            return None
+        signed = verify(secret, request.raw_query, request.body, nonce or "", request.path, request.authent)
+        return key if signed else None
+
+    async def _check_nonce(self, tx: SqlTx, key: ApiKeyRecord, request: KrakenRequest) -> NonceVerdict | None:
+        if request.nonce is None:
+            return None
+        nonce = int(request.nonce)
+        stored = nonce_key(nonce)
+        known = await tx.nonce_known(key.public_key, stored)
+        smallest = await tx.smallest_nonce(key.public_key) if key.nonce_count >= self._settings.nonce_window else None
+        verdict = judge_nonce(
+            nonce, known=known, kept=key.nonce_count, smallest=None if smallest is None else int(smallest),
+            window=self._settings.nonce_window,
+        )
+        if verdict is NonceVerdict.DUPLICATE:
+            raise NonceDuplicate
+        if verdict is NonceVerdict.BELOW_THRESHOLD:
+            raise NonceBelowThreshold
+        return verdict
+
+    async def _charge(self, tx: SqlTx, key: ApiKeyRecord, endpoint: Endpoint, now_ms: int) -> None:
+        fits, bucket = take(key.bucket, endpoint.cost, key.rate_budget, KEY_PERIOD_MS, now_ms)
+        if not fits:
+            raise ApiLimitExceeded
+        await tx.save_key_bucket(key.public_key, bucket)

@@ -1,0 +1,170 @@
+"""The endpoint use cases: leverage and PnL preferences, the flex account, open positions (SPEC §1.2–§1.5).
+
+Rules:
+- PUT /leveragepreferences checks, in order: ``requiredArgumentMissing`` → 87 → 88 → ``marketUnavailable`` →
+  ``invalidArgument`` (format, duplicates, cap of the margin schedule at the current notional) → the margin
+  decision (92, then 41). Repeating the current preference succeeds and changes nothing (no audit entry).
+- Handlers decide first and write last, so a refusal leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from levpref.adapters.storage.sql import SqlTx
+from levpref.domain.margin import FlexSummary, Outcome, decide_leverage_change, flex_summary
+from levpref.domain.preferences import is_currency_code, parse_max_leverage
+from levpref.errors import (
+    ContractDoesNotExist,
+    ContractNotMultiCollateral,
+    CurrencyDoesNotExist,
+    CurrencyNotEnabledForMultiCollateral,
+    InsufficientMargin,
+    InvalidArgument,
+    MarketUnavailable,
+    RequiredArgumentMissing,
+    WouldCauseLiquidation,
+)
+from levpref.service.accounts import load_account
+from levpref.service.audit import iso_time
+from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
+
+# KrakenRequest is imported lazily for typing only, to keep the module graph acyclic.
+Request = Any
+
+
+def _single(request: Request, name: str, *, required: bool) -> str | None:
+    values: list[str] = request.params.get(name, [])
+    if not values or (required and values == [""]):
+        if required:
+            raise RequiredArgumentMissing
+        return None
+    if len(values) > 1:
+        raise InvalidArgument
+    return values[0]
+
+
+async def _multi_collateral_symbol(tx: SqlTx, request: Request) -> str:
+    symbol = _single(request, "symbol", required=True)
+    assert symbol is not None
+    record = await tx.instrument(symbol)
+    if record is None:
+        raise ContractDoesNotExist
+    if not record.instrument.is_multi_collateral:
+        raise ContractNotMultiCollateral
+    if not record.instrument.tradeable:
+        raise MarketUnavailable
+    return symbol
+
+
+async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
+    symbol = await _multi_collateral_symbol(tx, request)
+    text = _single(request, "maxLeverage", required=False)
+    max_leverage = None if text is None else parse_max_leverage(text)
+    await tx.lock_account(key.account_id)
+    view = await load_account(tx, key.account_id)
+    position = view.margin.position(symbol)
+    if max_leverage is not None and position is not None:
+        if not position.schedule.allows_leverage(max_leverage, position.notional):
+            raise InvalidArgument
+    elif max_leverage is not None:
+        record = await tx.instrument(symbol)
+        assert record is not None and record.instrument.schedule is not None
+        if not record.instrument.schedule.allows_leverage(max_leverage, Decimal(0)):
+            raise InvalidArgument
+    current = view.preferences.get(symbol, PreferenceRecord(symbol, None, None))
+    if current.max_leverage == max_leverage:
+        return  # already so: harmless repeat
+    decision = decide_leverage_change(view.margin, symbol, max_leverage)
+    if decision.outcome is Outcome.INSUFFICIENT_MARGIN:
+        raise InsufficientMargin
+    if decision.outcome is Outcome.WOULD_CAUSE_LIQUIDATION:
+        raise WouldCauseLiquidation
+    await tx.set_preference(key.account_id, PreferenceRecord(symbol, max_leverage, current.pnl_currency))
+    if position is not None:
+        await tx.set_allocation(key.account_id, symbol, decision.allocated_after)
+    await tx.add_audit(
+        AuditRecord(
+            account_id=key.account_id, at=iso_time(request.now_ms), actor=f"key:{key.public_key[:8]}",
+            action="set_leverage_preference", symbol=symbol,
+            before=_leverage_state(current.max_leverage, decision.allocated_before),
+            after=_leverage_state(max_leverage, decision.allocated_after),
+            margin_moved=decision.margin_moved if position is not None else None, request_id=request.request_id,
+        )
+    )
+
+
+def _leverage_state(max_leverage: Decimal | None, allocated: Decimal | None) -> dict[str, Any]:
+    return {
+        "margin_mode": "cross" if max_leverage is None else "isolated",
+        "max_leverage": None if max_leverage is None else str(max_leverage),
+        "allocated_margin": None if allocated is None else str(allocated),
+    }
+
+
+async def get_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
+    symbol = _single(request, "symbol", required=False)
+    prefs = [p for p in await tx.preferences(key.account_id) if p.max_leverage is not None]
+    return [p for p in prefs if symbol is None or p.symbol == symbol]
+
+
+async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
+    symbol = await _multi_collateral_symbol(tx, request)
+    currency = _single(request, "pnlPreference", required=True)
+    assert currency is not None
+    if not is_currency_code(currency):
+        raise CurrencyDoesNotExist
+    if await tx.currency(currency) is None:
+        raise CurrencyNotEnabledForMultiCollateral if currency in _KNOWN_CURRENCIES else CurrencyDoesNotExist
+    await tx.lock_account(key.account_id)
+    current = await tx.preference(key.account_id, symbol)
+    if (current.pnl_currency or "USD") == currency:
+        return
+    await tx.set_preference(key.account_id, PreferenceRecord(symbol, current.max_leverage, currency))
+    await tx.add_audit(
+        AuditRecord(
+            account_id=key.account_id, at=iso_time(request.now_ms), actor=f"key:{key.public_key[:8]}",
+            action="set_pnl_preference", symbol=symbol, before={"pnl_currency": current.pnl_currency or "USD"},
+            after={"pnl_currency": currency}, margin_moved=None, request_id=request.request_id,
+        )
+    )
+
+
+# Currencies Kraken knows but that are not margin currencies unless an operator lists them (error 90, not 89).
+_KNOWN_CURRENCIES = frozenset(
+    {"USD", "EUR", "GBP", "USDC", "USDT", "BTC", "XBT", "ETH", "SOL", "XRP", "ADA", "DOT", "LTC", "BCH", "LINK",
+     "DOGE", "AUD", "CAD", "CHF", "JPY"}
+)
+
+
+async def get_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
+    return [p for p in await tx.preferences(key.account_id) if p.pnl_currency is not None]
+
+
+async def get_accounts(tx: SqlTx, key: ApiKeyRecord, request: Request) -> FlexSummary:
+    return flex_summary((await load_account(tx, key.account_id)).margin)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPosition:
+    record: PositionRecord
+    max_leverage: Decimal | None
+    pnl_currency: str
+
+
+async def get_open_positions(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[OpenPosition]:
+    prefs = {p.symbol: p for p in await tx.preferences(key.account_id)}
+    out = []
+    for record in await tx.positions(key.account_id):
+        pref = prefs.get(record.symbol)
+        isolated = record.allocated_margin is not None and pref is not None
+        out.append(
+            OpenPosition(
+                record, pref.max_leverage if isolated and pref else None,
+                (pref.pnl_currency if pref else None) or "USD",
+            )
+        )
+    out.sort(key=lambda p: p.record.fill_time, reverse=True)
+    return out

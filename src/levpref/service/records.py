@@ -1,0 +1,71 @@
+"""The stored shapes the use cases work with (what a store returns and accepts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from levpref.domain.instruments import Instrument
+from levpref.ratelimit import Bucket
+
+Access = Literal["full", "read"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    public_key: str
+    account_id: str
+    secret_enc: str
+    access: Access
+    rate_budget: int
+    revoked: bool
+    expires_ms: int | None
+    bucket: Bucket
+    nonce_count: int
+    account_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentRecord:
+    """An instrument and its Kraken wire form (``raw``, as loaded), returned by GET /instruments."""
+
+    instrument: Instrument
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyRecord:
+    currency: str
+    price: Decimal
+    haircut: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRecord:
+    symbol: str
+    size: Decimal
+    entry_price: Decimal
+    fill_time: str
+    allocated_margin: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceRecord:
+    symbol: str
+    max_leverage: Decimal | None
+    pnl_currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    account_id: str
+    at: str
+    actor: str
+    action: str
+    symbol: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    margin_moved: Decimal | None
+    request_id: str
+    id: int = 0
