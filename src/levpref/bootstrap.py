@@ -17,7 +17,7 @@ from levpref.service.admin import AdminService
 from levpref.service.kraken import AuthSettings, KrakenService
 from levpref.service.ports import Store
 
-ADMIN_TOKEN_META = "admin_token_sha256"
+ADMIN_TOKEN_META = "admin_token_sha256"  # noqa: S105 - the name of a meta row, not a secret
 log = logging.getLogger("levpref")
 
 
@@ -57,8 +57,9 @@ async def build_app(config: Config) -> LevprefApp:
     async with store.transaction() as tx:
         stored = await tx.meta(ADMIN_TOKEN_META)
     box = make_secrets(config)
-    kraken = KrakenService(store, box, AuthSettings(config.nonce_window, config.require_nonce,
-                                                    config.failed_auth_limit))
+    kraken = KrakenService(
+        store, box, AuthSettings(config.nonce_window, config.require_nonce, config.failed_auth_limit)
+    )
     admin = AdminApi(AdminService(store, box), stored or token_hash(secrets.token_urlsafe(32)))
     return LevprefApp(kraken, admin, max_body=config.max_body, trust_forwarded=config.trust_forwarded)
 

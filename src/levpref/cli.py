@@ -36,11 +36,23 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, **extra: object) -> Config:
-    given = {k: getattr(args, k, None) for k in ("database_url", "master_key_file", "host", "port", "workers",
-                                                  "admin_token", "scenario", "nonce_window", "log_level")}
+    given: dict[str, object] = {
+        k: getattr(args, k, None)
+        for k in (
+            "database_url",
+            "master_key_file",
+            "host",
+            "port",
+            "workers",
+            "admin_token",
+            "scenario",
+            "nonce_window",
+            "log_level",
+        )
+    }
     if getattr(args, "require_nonce", False):
         given["require_nonce"] = True
-    return Config.from_env(**{**given, **extra})
+    return Config.from_env(None, **{**given, **extra})
 
 
 def _print(data: Any) -> None:
@@ -78,9 +90,19 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
         banner(config, issued)
     os.environ.update(config.to_env())
     uvicorn.run(
-        "levpref.bootstrap:create_app", factory=True, host=config.host, port=config.port, workers=config.workers,
-        loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=config.log_level,
-        timeout_keep_alive=30, limit_concurrency=2048, h11_max_incomplete_event_size=65536,
+        "levpref.bootstrap:create_app",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=config.log_level,
+        timeout_keep_alive=30,
+        limit_concurrency=2048,
+        h11_max_incomplete_event_size=65536,
     )
 
 
@@ -98,8 +120,10 @@ def _demo_banner(config: Config, issued: list[Any]) -> None:
     print(f"  API secret: {full.secret}")
     if read:
         print(f"  read-only key: {read.public}  secret: {read.secret}")
-    print("  ccxt:  ex = ccxt.krakenfutures({'apiKey': KEY, 'secret': SECRET}); "
-          f"ex.urls['api'] = {{'public': '{base}/derivatives/api/', 'private': '{base}/derivatives/api/'}}")
+    print(
+        "  ccxt:  ex = ccxt.krakenfutures({'apiKey': KEY, 'secret': SECRET}); "
+        f"ex.urls['api'] = {{'public': '{base}/derivatives/api/', 'private': '{base}/derivatives/api/'}}"
+    )
     print(f"  python-kraken-sdk:  Market(key=KEY, secret=SECRET, url='{base}')", flush=True)
 
 
@@ -183,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:  # noqa: C901 - a flat dispatch table reads best
+def _run(args: argparse.Namespace) -> int:
     cmd = args.command
     if cmd == "serve":
         _serve(_config(args))
@@ -201,10 +225,17 @@ def _run(args: argparse.Namespace) -> int:  # noqa: C901 - a flat dispatch table
     elif cmd == "scenario" and args.action == "load":
         if not args.file:
             raise ValueError("scenario load needs a file")
-        scenario = parse_scenario(read_scenario_file(Path(args.file)))
-        issued = asyncio.run(_with_admin(config, lambda a: a.load_scenario(scenario, now)))
-        _print({"loaded": args.file, "keys": [{"account": k.account_id, "public": k.public, "secret": k.secret,
-                                                "access": k.access} for k in issued]})
+        world = parse_scenario(read_scenario_file(Path(args.file)))
+        issued = asyncio.run(_with_admin(config, lambda a: a.load_scenario(world, now)))
+        _print(
+            {
+                "loaded": args.file,
+                "keys": [
+                    {"account": k.account_id, "public": k.public, "secret": k.secret, "access": k.access}
+                    for k in issued
+                ],
+            }
+        )
     elif cmd == "scenario":
         data = asyncio.run(_with_admin(config, lambda a: a.export_scenario()))
         text = json.dumps(json.loads(jsonwire.dumps(data)), indent=2)
@@ -215,15 +246,28 @@ def _run(args: argparse.Namespace) -> int:  # noqa: C901 - a flat dispatch table
     elif cmd == "accounts":
         if args.action == "show":
             summary, prefs = asyncio.run(_with_admin(config, lambda a: a.account(args.account)))
-            _print({"flex": flex(summary), "preferences": [
-                {"symbol": p.symbol, "max_leverage": p.max_leverage, "pnl_currency": p.pnl_currency} for p in prefs]})
+            _print(
+                {
+                    "flex": flex(summary),
+                    "preferences": [
+                        {"symbol": p.symbol, "max_leverage": p.max_leverage, "pnl_currency": p.pnl_currency}
+                        for p in prefs
+                    ],
+                }
+            )
         else:
             active = args.action != "deactivate"
             asyncio.run(_with_admin(config, lambda a: a.upsert_account(args.account, active=active, now_ms=now)))
             print(f"account {args.account} active={active}")
     elif cmd == "keys" and args.action == "create":
-        key = asyncio.run(_with_admin(config, lambda a: a.create_key(
-            args.target, "read" if args.read_only else "full", args.rate_budget, now, args.expires_ms)))
+        key = asyncio.run(
+            _with_admin(
+                config,
+                lambda a: a.create_key(
+                    args.target, "read" if args.read_only else "full", args.rate_budget, now, args.expires_ms
+                ),
+            )
+        )
         _print({"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access})
     elif cmd == "keys":
         asyncio.run(_with_admin(config, lambda a: a.revoke_key(args.target, now)))
@@ -235,8 +279,9 @@ def _run(args: argparse.Namespace) -> int:  # noqa: C901 - a flat dispatch table
     elif cmd == "positions" and args.action == "set":
         if args.size is None or args.entry_price is None:
             raise ValueError("positions set needs SIZE and ENTRY_PRICE")
-        asyncio.run(_with_admin(config, lambda a: a.set_position(args.account, args.symbol, args.size,
-                                                                  args.entry_price, now)))
+        asyncio.run(
+            _with_admin(config, lambda a: a.set_position(args.account, args.symbol, args.size, args.entry_price, now))
+        )
     elif cmd == "positions":
         asyncio.run(_with_admin(config, lambda a: a.delete_position(args.account, args.symbol, now)))
     elif cmd == "marks":

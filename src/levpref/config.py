@@ -47,8 +47,9 @@ class Config:
         return config
 
     def validate(self) -> None:
-        if not (self.database_url.startswith("sqlite:///") or self.database_url.startswith(("postgresql://",
-                                                                                             "postgres://"))):
+        if not (
+            self.database_url.startswith("sqlite:///") or self.database_url.startswith(("postgresql://", "postgres://"))
+        ):
             raise ValueError("database URL must be sqlite:///PATH or postgresql://…")
         if not 1 <= self.workers <= 64:
             raise ValueError("workers must be between 1 and 64")

@@ -19,8 +19,16 @@ from levpref.errors import ScenarioError
 
 _SNAKE = re.compile(r"_([a-z])")
 _NUMERIC = {
-    "tickSize", "contractSize", "contractValueTradePrecision", "impactMidSize", "maxPositionSize",
-    "fundingRateCoefficient", "maxRelativeFundingRate", "numNonContractUnits", "contracts", "initialMargin",
+    "tickSize",
+    "contractSize",
+    "contractValueTradePrecision",
+    "impactMidSize",
+    "maxPositionSize",
+    "fundingRateCoefficient",
+    "maxRelativeFundingRate",
+    "numNonContractUnits",
+    "contracts",
+    "initialMargin",
     "maintenanceMargin",
 }
 
@@ -62,12 +70,25 @@ def canonical_instrument(raw: dict[str, Any]) -> dict[str, Any]:
     base, quote = _pair(symbol)
     levels = data.get("marginLevels") or []
     defaults: dict[str, Any] = {
-        "tradeable": True, "pair": f"{base}:{quote}", "base": base, "quote": quote,
-        "tickSize": Decimal("0.5"), "contractSize": Decimal(1), "contractValueTradePrecision": Decimal(4),
-        "impactMidSize": Decimal(1), "maxPositionSize": Decimal(1000000), "openingDate": "2022-01-01T00:00:00.000Z",
-        "marginLevels": levels, "retailMarginLevels": levels, "fundingRateCoefficient": Decimal(8),
-        "maxRelativeFundingRate": Decimal("0.001"), "postOnly": False, "category": "", "tags": [],
-        "tradfi": False, "mtf": False,
+        "tradeable": True,
+        "pair": f"{base}:{quote}",
+        "base": base,
+        "quote": quote,
+        "tickSize": Decimal("0.5"),
+        "contractSize": Decimal(1),
+        "contractValueTradePrecision": Decimal(4),
+        "impactMidSize": Decimal(1),
+        "maxPositionSize": Decimal(1000000),
+        "openingDate": "2022-01-01T00:00:00.000Z",
+        "marginLevels": levels,
+        "retailMarginLevels": levels,
+        "fundingRateCoefficient": Decimal(8),
+        "maxRelativeFundingRate": Decimal("0.001"),
+        "postOnly": False,
+        "category": "",
+        "tags": [],
+        "tradfi": False,
+        "mtf": False,
     }
     canonical = {**defaults, **data}
     instrument_from_wire(canonical)  # validates

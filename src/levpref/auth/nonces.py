@@ -55,7 +55,10 @@ class NonceWindow:
 
     def offer(self, nonce: int) -> NonceVerdict:
         verdict = judge_nonce(
-            nonce, known=nonce in self.kept, kept=len(self.kept), smallest=min(self.kept, default=None),
+            nonce,
+            known=nonce in self.kept,
+            kept=len(self.kept),
+            smallest=min(self.kept, default=None),
             window=self.window,
         )
         if verdict in (NonceVerdict.ACCEPT, NonceVerdict.ACCEPT_AND_EVICT):

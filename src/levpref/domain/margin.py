@@ -207,7 +207,14 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
     before_cross = account.cross_pool()
     if position is None:
         return MarginDecision(
-            Outcome.ACCEPTED, symbol, None, None, before_cross.available, before_cross.available, account, account
+            Outcome.ACCEPTED,
+            symbol,
+            None,
+            None,
+            before_cross.available,
+            before_cross.available,
+            account,
+            account,
         )
     allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
     after = account.with_allocation(symbol, allocated_after)

@@ -37,8 +37,15 @@ async def load_account(tx: SqlTx, account_id: str) -> AccountView:
             continue  # positions are only admitted in multi-collateral contracts (checked when set)
         mark = marks.get(record.symbol, record.entry_price)
         positions.append(
-            Position(record.symbol, record.size, record.entry_price, mark, inst.instrument.contract_size,
-                     inst.instrument.schedule, record.allocated_margin)
+            Position(
+                record.symbol,
+                record.size,
+                record.entry_price,
+                mark,
+                inst.instrument.contract_size,
+                inst.instrument.schedule,
+                record.allocated_margin,
+            )
         )
     prefs = {p.symbol: p for p in await tx.preferences(account_id)}
     return AccountView(MarginAccount.of(collateral, positions), records, prefs)

@@ -21,7 +21,13 @@ from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
 from levpref.service.audit import iso_time
 from levpref.service.ports import Secrets, Store
-from levpref.service.records import ApiKeyRecord, AuditRecord, CurrencyRecord, PositionRecord, PreferenceRecord
+from levpref.service.records import (
+    ApiKeyRecord,
+    AuditRecord,
+    CurrencyRecord,
+    PositionRecord,
+    PreferenceRecord,
+)
 from levpref.service.scenario import KeySpec, Scenario, amount
 
 WORLD = "*"
@@ -41,16 +47,43 @@ class AdminService:
         self._secrets = secrets
         self._actor = actor
 
-    def _audit(self, account_id: str, action: str, now_ms: int, request_id: str, *, symbol: str | None = None,
-               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditRecord:
-        return AuditRecord(account_id, iso_time(now_ms), self._actor, action, symbol, before or {}, after or {},
-                           None, request_id)
+    def _audit(
+        self,
+        account_id: str,
+        action: str,
+        now_ms: int,
+        request_id: str,
+        *,
+        symbol: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        return AuditRecord(
+            account_id,
+            iso_time(now_ms),
+            self._actor,
+            action,
+            symbol,
+            before or {},
+            after or {},
+            None,
+            request_id,
+        )
 
     def _key_record(self, account_id: str, spec: KeySpec, now_ms: int) -> ApiKeyRecord:
         sealed = self._secrets.seal(spec.public, base64.b64decode(spec.secret))
-        return ApiKeyRecord(spec.public, account_id, sealed, "full" if spec.access == "full" else "read",
-                            spec.rate_budget, spec.revoked, spec.expires_ms, Bucket.full(spec.rate_budget, now_ms),
-                            0, True)
+        return ApiKeyRecord(
+            spec.public,
+            account_id,
+            sealed,
+            "full" if spec.access == "full" else "read",
+            spec.rate_budget,
+            spec.revoked,
+            spec.expires_ms,
+            Bucket.full(spec.rate_budget, now_ms),
+            0,
+            True,
+        )
 
     async def load_scenario(self, scenario: Scenario, now_ms: int, request_id: str = "-") -> list[IssuedKey]:
         """Replace the whole world with ``scenario``; returns every key of it (with secrets, for printing)."""
@@ -68,16 +101,26 @@ class AdminService:
                 for currency, quantity in account.collateral.items():
                     await tx.set_balance(account.id, currency, quantity)
                 for p in account.positions:
-                    await tx.set_position(account.id, PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time,
-                                                                     p.allocated_margin))
+                    await tx.set_position(
+                        account.id,
+                        PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin),
+                    )
                 for pref in account.preferences:
-                    await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.max_leverage,
-                                                                         pref.pnl_currency))
+                    await tx.set_preference(
+                        account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency)
+                    )
                 for key in account.keys:
                     await tx.insert_key(self._key_record(account.id, key, now_ms))
                     issued.append(IssuedKey(account.id, key.public, key.secret, key.access))
-            await tx.add_audit(self._audit(WORLD, "load_scenario", now_ms, request_id, after={
-                "instruments": len(scenario.instruments), "accounts": len(scenario.accounts)}))
+            await tx.add_audit(
+                self._audit(
+                    WORLD,
+                    "load_scenario",
+                    now_ms,
+                    request_id,
+                    after={"instruments": len(scenario.instruments), "accounts": len(scenario.accounts)},
+                )
+            )
         return issued
 
     async def export_scenario(self) -> dict[str, Any]:
@@ -85,8 +128,9 @@ class AdminService:
         async with self._store.transaction() as tx:
             out: dict[str, Any] = {
                 "instruments": [r.raw for r in await tx.instruments()],
-                "collateral_currencies": {c.currency: {"price": str(c.price), "haircut": str(c.haircut)}
-                                          for c in await tx.currencies()},
+                "collateral_currencies": {
+                    c.currency: {"price": str(c.price), "haircut": str(c.haircut)} for c in await tx.currencies()
+                },
                 "marks": {s: str(p) for s, p in (await tx.marks()).items()},
                 "accounts": [],
             }
@@ -108,18 +152,26 @@ class AdminService:
                 entry["revoked"] = True
             keys.append(entry)
         return {
-            "id": account_id, "active": bool(active),
+            "id": account_id,
+            "active": bool(active),
             "collateral": {c: str(q) for c, q in (await tx.balances(account_id)).items()},
             "keys": keys,
             "positions": [
-                {"symbol": p.symbol, "size": str(p.size), "entry_price": str(p.entry_price), "fill_time": p.fill_time,
-                 **({"allocated_margin": str(p.allocated_margin)} if p.allocated_margin is not None else {})}
+                {
+                    "symbol": p.symbol,
+                    "size": str(p.size),
+                    "entry_price": str(p.entry_price),
+                    "fill_time": p.fill_time,
+                    **({"allocated_margin": str(p.allocated_margin)} if p.allocated_margin is not None else {}),
+                }
                 for p in await tx.positions(account_id)
             ],
             "preferences": [
-                {"symbol": p.symbol,
-                 **({"max_leverage": str(p.max_leverage)} if p.max_leverage is not None else {}),
-                 **({"pnl_currency": p.pnl_currency} if p.pnl_currency is not None else {})}
+                {
+                    "symbol": p.symbol,
+                    **({"max_leverage": str(p.max_leverage)} if p.max_leverage is not None else {}),
+                    **({"pnl_currency": p.pnl_currency} if p.pnl_currency is not None else {}),
+                }
                 for p in await tx.preferences(account_id)
             ],
         }
@@ -132,8 +184,15 @@ class AdminService:
         async with self._store.transaction() as tx:
             for inst in canonical:
                 await tx.upsert_instrument(inst["symbol"], inst)
-            await tx.add_audit(self._audit(WORLD, "load_instruments", now_ms, request_id,
-                                           after={"symbols": [i["symbol"] for i in canonical]}))
+            await tx.add_audit(
+                self._audit(
+                    WORLD,
+                    "load_instruments",
+                    now_ms,
+                    request_id,
+                    after={"symbols": [i["symbol"] for i in canonical]},
+                )
+            )
         return len(canonical)
 
     async def set_mark(self, symbol: str, price: Any, now_ms: int, request_id: str = "-") -> None:
@@ -143,9 +202,17 @@ class AdminService:
                 raise AdminNotFound(f"no instrument {symbol}")
             before = await tx.mark(symbol)
             await tx.upsert_mark(symbol, value)
-            await tx.add_audit(self._audit(WORLD, "set_mark", now_ms, request_id, symbol=symbol,
-                                           before={"price": None if before is None else str(before)},
-                                           after={"price": str(value)}))
+            await tx.add_audit(
+                self._audit(
+                    WORLD,
+                    "set_mark",
+                    now_ms,
+                    request_id,
+                    symbol=symbol,
+                    before={"price": None if before is None else str(before)},
+                    after={"price": str(value)},
+                )
+            )
 
     async def set_currency(self, currency: str, price: Any, haircut: Any, now_ms: int, request_id: str = "-") -> None:
         if not currency.isalnum() or not 2 <= len(currency) <= 10:
@@ -155,8 +222,15 @@ class AdminService:
             raise ScenarioError("haircut must be at most 1")
         async with self._store.transaction() as tx:
             await tx.upsert_currency(CurrencyRecord(currency, value, cut))
-            await tx.add_audit(self._audit(WORLD, "set_currency", now_ms, request_id,
-                                           after={"currency": currency, "price": str(value), "haircut": str(cut)}))
+            await tx.add_audit(
+                self._audit(
+                    WORLD,
+                    "set_currency",
+                    now_ms,
+                    request_id,
+                    after={"currency": currency, "price": str(value), "haircut": str(cut)},
+                )
+            )
 
     async def upsert_account(self, account_id: str, *, active: bool, now_ms: int, request_id: str = "-") -> bool:
         """Create the account or set its ``active`` flag; returns whether it was created."""
@@ -168,16 +242,25 @@ class AdminService:
                 await tx.insert_account(account_id, active=active)
             else:
                 await tx.set_account_active(account_id, active=active)
-            await tx.add_audit(self._audit(account_id, "set_account", now_ms, request_id,
-                                           before={"active": before}, after={"active": active}))
+            await tx.add_audit(
+                self._audit(
+                    account_id,
+                    "set_account",
+                    now_ms,
+                    request_id,
+                    before={"active": before},
+                    after={"active": active},
+                )
+            )
             return before is None
 
     async def _existing(self, tx: Any, account_id: str) -> None:
         if await tx.lock_account(account_id) is None:
             raise AdminNotFound(f"no account {account_id}")
 
-    async def set_collateral(self, account_id: str, currency: str, quantity: Any, now_ms: int,
-                             request_id: str = "-") -> None:
+    async def set_collateral(
+        self, account_id: str, currency: str, quantity: Any, now_ms: int, request_id: str = "-"
+    ) -> None:
         value = amount(quantity, "quantity")
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
@@ -185,12 +268,20 @@ class AdminService:
                 raise AdminNotFound(f"{currency} is not a collateral currency")
             before = (await tx.balances(account_id)).get(currency)
             await tx.set_balance(account_id, currency, value)
-            await tx.add_audit(self._audit(account_id, "set_collateral", now_ms, request_id,
-                                           before={currency: None if before is None else str(before)},
-                                           after={currency: str(value)}))
+            await tx.add_audit(
+                self._audit(
+                    account_id,
+                    "set_collateral",
+                    now_ms,
+                    request_id,
+                    before={currency: None if before is None else str(before)},
+                    after={currency: str(value)},
+                )
+            )
 
-    async def set_position(self, account_id: str, symbol: str, size: Any, entry_price: Any, now_ms: int,
-                           request_id: str = "-") -> Decimal | None:
+    async def set_position(
+        self, account_id: str, symbol: str, size: Any, entry_price: Any, now_ms: int, request_id: str = "-"
+    ) -> Decimal | None:
         """Open or replace a position; returns its allocated margin when the contract is isolated."""
         s = amount(size, "size", allow_negative=True)
         if s == 0:
@@ -201,16 +292,27 @@ class AdminService:
             contract_size, _ = await require_multi_collateral(tx, symbol)
             pref = await tx.preference(account_id, symbol)
             mark = await tx.mark(symbol) or e
-            allocated = None if pref.max_leverage is None else allocation_for(abs(s) * contract_size * mark,
-                                                                               pref.max_leverage)
+            allocated = (
+                None if pref.max_leverage is None else allocation_for(abs(s) * contract_size * mark, pref.max_leverage)
+            )
             before = {p.symbol: p for p in await tx.positions(account_id)}.get(symbol)
             fill_time = before.fill_time if before is not None else iso_time(now_ms)
             await tx.set_position(account_id, PositionRecord(symbol, s, e, fill_time, allocated))
-            await tx.add_audit(self._audit(
-                account_id, "set_position", now_ms, request_id, symbol=symbol,
-                before={} if before is None else {"size": str(before.size), "entry_price": str(before.entry_price)},
-                after={"size": str(s), "entry_price": str(e),
-                       "allocated_margin": None if allocated is None else str(allocated)}))
+            await tx.add_audit(
+                self._audit(
+                    account_id,
+                    "set_position",
+                    now_ms,
+                    request_id,
+                    symbol=symbol,
+                    before={} if before is None else {"size": str(before.size), "entry_price": str(before.entry_price)},
+                    after={
+                        "size": str(s),
+                        "entry_price": str(e),
+                        "allocated_margin": None if allocated is None else str(allocated),
+                    },
+                )
+            )
             return allocated
 
     async def delete_position(self, account_id: str, symbol: str, now_ms: int, request_id: str = "-") -> None:
@@ -220,8 +322,15 @@ class AdminService:
                 raise AdminNotFound(f"account {account_id} has no position in {symbol}")
             await tx.add_audit(self._audit(account_id, "delete_position", now_ms, request_id, symbol=symbol))
 
-    async def create_key(self, account_id: str, access: str, rate_budget: int, now_ms: int,
-                         expires_ms: int | None = None, request_id: str = "-") -> IssuedKey:
+    async def create_key(
+        self,
+        account_id: str,
+        access: str,
+        rate_budget: int,
+        now_ms: int,
+        expires_ms: int | None = None,
+        request_id: str = "-",
+    ) -> IssuedKey:
         if access not in ("full", "read"):
             raise ScenarioError("access must be 'full' or 'read'")
         if isinstance(rate_budget, bool) or not isinstance(rate_budget, int) or not 1 <= rate_budget <= 10**9:
@@ -229,10 +338,18 @@ class AdminService:
         public, secret = new_key_pair()
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
-            await tx.insert_key(self._key_record(account_id, KeySpec(public, secret, access, rate_budget, expires_ms),
-                                                 now_ms))
-            await tx.add_audit(self._audit(account_id, "create_key", now_ms, request_id,
-                                           after={"public": public, "access": access, "rate_budget": rate_budget}))
+            await tx.insert_key(
+                self._key_record(account_id, KeySpec(public, secret, access, rate_budget, expires_ms), now_ms)
+            )
+            await tx.add_audit(
+                self._audit(
+                    account_id,
+                    "create_key",
+                    now_ms,
+                    request_id,
+                    after={"public": public, "access": access, "rate_budget": rate_budget},
+                )
+            )
         return IssuedKey(account_id, public, secret, access)
 
     async def revoke_key(self, public: str, now_ms: int, request_id: str = "-") -> None:
@@ -240,11 +357,29 @@ class AdminService:
             key = await tx.lock_key(public)
             if key is None:
                 raise AdminNotFound("no such key")
-            await tx.update_key(ApiKeyRecord(key.public_key, key.account_id, key.secret_enc, key.access,
-                                             key.rate_budget, True, key.expires_ms, key.bucket, key.nonce_count,
-                                             key.account_active))
-            await tx.add_audit(self._audit(key.account_id, "revoke_key", now_ms, request_id,
-                                           after={"public": public, "revoked": True}))
+            await tx.update_key(
+                ApiKeyRecord(
+                    key.public_key,
+                    key.account_id,
+                    key.secret_enc,
+                    key.access,
+                    key.rate_budget,
+                    True,
+                    key.expires_ms,
+                    key.bucket,
+                    key.nonce_count,
+                    key.account_active,
+                )
+            )
+            await tx.add_audit(
+                self._audit(
+                    key.account_id,
+                    "revoke_key",
+                    now_ms,
+                    request_id,
+                    after={"public": public, "revoked": True},
+                )
+            )
 
     async def account(self, account_id: str) -> tuple[FlexSummary, list[PreferenceRecord]]:
         async with self._store.transaction() as tx:

@@ -122,11 +122,17 @@ class KrakenService:
                 else:
                     if verdict is not None and request.nonce is not None:
                         await tx.add_nonce(
-                            key.public_key, nonce_key(int(request.nonce)),
+                            key.public_key,
+                            nonce_key(int(request.nonce)),
                             evict_smallest=verdict is NonceVerdict.ACCEPT_AND_EVICT,
                         )
-            except (AuthenticationError, AccountInactive, ApiLimitExceeded, NonceDuplicate,
-                    NonceBelowThreshold) as refusal:
+            except (
+                AuthenticationError,
+                AccountInactive,
+                ApiLimitExceeded,
+                NonceDuplicate,
+                NonceBelowThreshold,
+            ) as refusal:
                 failure = refusal
         if failure is not None:
             raise failure
@@ -174,7 +180,10 @@ class KrakenService:
         known = await tx.nonce_known(key.public_key, stored)
         smallest = await tx.smallest_nonce(key.public_key) if key.nonce_count >= self._settings.nonce_window else None
         verdict = judge_nonce(
-            nonce, known=known, kept=key.nonce_count, smallest=None if smallest is None else int(smallest),
+            nonce,
+            known=known,
+            kept=key.nonce_count,
+            smallest=None if smallest is None else int(smallest),
             window=self._settings.nonce_window,
         )
         if verdict is NonceVerdict.DUPLICATE:

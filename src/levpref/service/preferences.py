@@ -71,7 +71,8 @@ async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
             raise InvalidArgument
     elif max_leverage is not None:
         record = await tx.instrument(symbol)
-        assert record is not None and record.instrument.schedule is not None
+        assert record is not None
+        assert record.instrument.schedule is not None
         if not record.instrument.schedule.allows_leverage(max_leverage, Decimal(0)):
             raise InvalidArgument
     current = view.preferences.get(symbol, PreferenceRecord(symbol, None, None))
@@ -87,11 +88,15 @@ async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
         await tx.set_allocation(key.account_id, symbol, decision.allocated_after)
     await tx.add_audit(
         AuditRecord(
-            account_id=key.account_id, at=iso_time(request.now_ms), actor=f"key:{key.public_key[:8]}",
-            action="set_leverage_preference", symbol=symbol,
+            account_id=key.account_id,
+            at=iso_time(request.now_ms),
+            actor=f"key:{key.public_key[:8]}",
+            action="set_leverage_preference",
+            symbol=symbol,
             before=_leverage_state(current.max_leverage, decision.allocated_before),
             after=_leverage_state(max_leverage, decision.allocated_after),
-            margin_moved=decision.margin_moved if position is not None else None, request_id=request.request_id,
+            margin_moved=decision.margin_moved if position is not None else None,
+            request_id=request.request_id,
         )
     )
 
@@ -125,17 +130,43 @@ async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
     await tx.set_preference(key.account_id, PreferenceRecord(symbol, current.max_leverage, currency))
     await tx.add_audit(
         AuditRecord(
-            account_id=key.account_id, at=iso_time(request.now_ms), actor=f"key:{key.public_key[:8]}",
-            action="set_pnl_preference", symbol=symbol, before={"pnl_currency": current.pnl_currency or "USD"},
-            after={"pnl_currency": currency}, margin_moved=None, request_id=request.request_id,
+            account_id=key.account_id,
+            at=iso_time(request.now_ms),
+            actor=f"key:{key.public_key[:8]}",
+            action="set_pnl_preference",
+            symbol=symbol,
+            before={"pnl_currency": current.pnl_currency or "USD"},
+            after={"pnl_currency": currency},
+            margin_moved=None,
+            request_id=request.request_id,
         )
     )
 
 
 # Currencies Kraken knows but that are not margin currencies unless an operator lists them (error 90, not 89).
 _KNOWN_CURRENCIES = frozenset(
-    {"USD", "EUR", "GBP", "USDC", "USDT", "BTC", "XBT", "ETH", "SOL", "XRP", "ADA", "DOT", "LTC", "BCH", "LINK",
-     "DOGE", "AUD", "CAD", "CHF", "JPY"}
+    {
+        "USD",
+        "EUR",
+        "GBP",
+        "USDC",
+        "USDT",
+        "BTC",
+        "XBT",
+        "ETH",
+        "SOL",
+        "XRP",
+        "ADA",
+        "DOT",
+        "LTC",
+        "BCH",
+        "LINK",
+        "DOGE",
+        "AUD",
+        "CAD",
+        "CHF",
+        "JPY",
+    }
 )
 
 
@@ -162,7 +193,8 @@ async def get_open_positions(tx: SqlTx, key: ApiKeyRecord, request: Request) -> 
         isolated = record.allocated_margin is not None and pref is not None
         out.append(
             OpenPosition(
-                record, pref.max_leverage if isolated and pref else None,
+                record,
+                pref.max_leverage if isolated and pref else None,
                 (pref.pnl_currency if pref else None) or "USD",
             )
         )

@@ -104,7 +104,7 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
         listed = loaded.get("instruments", loaded) if isinstance(loaded, dict) else loaded
         data = {**data, "instruments": [*list(listed), *list(data.get("instruments", []))]}
         del data["instruments_file"]
-    return data
+    return dict(data)
 
 
 def _str(value: Any, what: str, max_len: int = 64) -> str:
@@ -136,7 +136,8 @@ def parse_scenario(data: Any) -> Scenario:
         if haircut > 1:
             raise ScenarioError(f"haircut of {currency} must be at most 1")
         scenario.currencies[_str(currency, "currency", 10)] = (
-            amount(spec.get("price"), f"price of {currency}", positive=True), haircut,
+            amount(spec.get("price"), f"price of {currency}", positive=True),
+            haircut,
         )
     for symbol, price in _table(data, "marks").items():
         scenario.marks[_str(symbol, "mark symbol")] = amount(price, f"mark of {symbol}", positive=True)
@@ -160,7 +161,7 @@ def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
         raise ScenarioError(f"{name} must be a table/object")
-    return value
+    return dict(value)
 
 
 def _account(raw: Any, instruments: dict[str, dict[str, Any]], scenario: Scenario) -> AccountSpec:
@@ -200,7 +201,10 @@ def _preference(raw: Any, account_id: str, instruments: dict[str, dict[str, Any]
 
 
 def _position(
-    raw: Any, account_id: str, instruments: dict[str, dict[str, Any]], scenario: Scenario,
+    raw: Any,
+    account_id: str,
+    instruments: dict[str, dict[str, Any]],
+    scenario: Scenario,
     leverage: dict[str, Decimal | None],
 ) -> PositionSpec:
     if not isinstance(raw, dict):

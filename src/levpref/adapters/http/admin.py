@@ -58,8 +58,9 @@ class AdminApi:
         presented = token_hash(values[0][len("Bearer ") :])
         return hmac.compare_digest(presented, self._token_sha256)
 
-    async def handle(self, method: str, path: str, body: bytes, headers: dict[str, list[str]],
-                     request_id: str) -> render.Response:
+    async def handle(
+        self, method: str, path: str, body: bytes, headers: dict[str, list[str]], request_id: str
+    ) -> render.Response:
         matched_path = False
         for route_method, pattern, handler in self._routes:
             match = pattern.fullmatch(path)
@@ -98,8 +99,12 @@ class AdminApi:
 
     async def _load_scenario(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         keys = await self._service.load_scenario(parse_scenario(self._object(payload)), render.now_ms(), rid)
-        return render.admin_ok({"loaded": True, "keys": [
-            {"account": k.account_id, "public": k.public, "access": k.access} for k in keys]})
+        return render.admin_ok(
+            {
+                "loaded": True,
+                "keys": [{"account": k.account_id, "public": k.public, "access": k.access} for k in keys],
+            }
+        )
 
     async def _export_scenario(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         return render.admin_ok(await self._service.export_scenario())
@@ -128,9 +133,20 @@ class AdminApi:
 
     async def _account(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         summary, prefs = await self._service.account(m[1])
-        return render.admin_ok({"account": m[1], "flex": render.flex(summary), "preferences": [
-            {"symbol": p.symbol, "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
-             "pnl_currency": p.pnl_currency or "USD"} for p in prefs]})
+        return render.admin_ok(
+            {
+                "account": m[1],
+                "flex": render.flex(summary),
+                "preferences": [
+                    {
+                        "symbol": p.symbol,
+                        "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
+                        "pnl_currency": p.pnl_currency or "USD",
+                    }
+                    for p in prefs
+                ],
+            }
+        )
 
     async def _set_collateral(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         await self._service.set_collateral(m[1], m[2], self._object(payload).get("quantity"), render.now_ms(), rid)
@@ -138,10 +154,16 @@ class AdminApi:
 
     async def _set_position(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         body = self._object(payload)
-        allocated = await self._service.set_position(m[1], m[2], body.get("size"), body.get("entry_price"),
-                                                     render.now_ms(), rid)
-        return render.admin_ok({"account": m[1], "symbol": m[2],
-                                "allocated_margin": None if allocated is None else str(allocated)})
+        allocated = await self._service.set_position(
+            m[1], m[2], body.get("size"), body.get("entry_price"), render.now_ms(), rid
+        )
+        return render.admin_ok(
+            {
+                "account": m[1],
+                "symbol": m[2],
+                "allocated_margin": None if allocated is None else str(allocated),
+            }
+        )
 
     async def _delete_position(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         await self._service.delete_position(m[1], m[2], render.now_ms(), rid)
@@ -158,10 +180,12 @@ class AdminApi:
         expires = body.get("expires_ms")
         if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)):
             raise AdminBadRequest("expires_ms must be an integer")
-        key = await self._service.create_key(m[1], str(body.get("access", "full")), body.get("rate_budget", 500),
-                                             render.now_ms(), expires, rid)
-        return render.admin_ok({"account": key.account_id, "public": key.public, "secret": key.secret,
-                                "access": key.access}, 201)
+        key = await self._service.create_key(
+            m[1], str(body.get("access", "full")), body.get("rate_budget", 500), render.now_ms(), expires, rid
+        )
+        return render.admin_ok(
+            {"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access}, 201
+        )
 
     async def _revoke_key(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
         await self._service.revoke_key(m[1], render.now_ms(), rid)

@@ -76,8 +76,9 @@ _RENDERERS: dict[Endpoint, Any] = {
 
 
 class LevprefApp:
-    def __init__(self, kraken: KrakenService, admin: AdminApi, *, max_body: int = 65536,
-                 trust_forwarded: bool = False) -> None:
+    def __init__(
+        self, kraken: KrakenService, admin: AdminApi, *, max_body: int = 65536, trust_forwarded: bool = False
+    ) -> None:
         self.kraken = kraken
         self.admin = admin
         self.max_body = max_body

@@ -32,8 +32,13 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def send_json(send: Send, status: int, body: bytes, request_id: str, extra: list[tuple[bytes, bytes]] = ()  # type: ignore[assignment]
-                    ) -> None:
+async def send_json(
+    send: Send,
+    status: int,
+    body: bytes,
+    request_id: str,
+    extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

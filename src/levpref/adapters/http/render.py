@@ -39,19 +39,30 @@ def success(payload: dict[str, Any]) -> Response:
 def kraken_error(error: LevprefError) -> Response:
     """Render any refusal of a Kraken endpoint."""
     if isinstance(error, BusinessError):
-        body = {"status": "INTERNAL_SERVER_ERROR", "result": "error",
-                "errors": [{"code": error.number, "message": error.message}], "serverTime": server_time()}
+        body = {
+            "status": "INTERNAL_SERVER_ERROR",
+            "result": "error",
+            "errors": [{"code": error.number, "message": error.message}],
+            "serverTime": server_time(),
+        }
         return 500, jsonwire.dumps(body)
     code = error.code if isinstance(error, KrakenError) else ServerError.code
     return 200, jsonwire.dumps({"result": "error", "serverTime": server_time(), "error": code})
 
 
 def routing_error(status: int) -> Response:
-    name = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}[
-        status
-    ]
-    body = {"status": name, "result": "error", "errors": [{"code": 0, "message": f"{status} {name}"}],
-            "serverTime": server_time()}
+    name = {
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        413: "PAYLOAD_TOO_LARGE",
+        431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+    }[status]
+    body = {
+        "status": name,
+        "result": "error",
+        "errors": [{"code": 0, "message": f"{status} {name}"}],
+        "serverTime": server_time(),
+    }
     return status, jsonwire.dumps(body)
 
 
@@ -64,9 +75,11 @@ def admin_ok(payload: dict[str, Any], status: int = 200) -> Response:
 
 
 def leverage_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
-    return {"leveragePreferences": [
-        {"symbol": p.symbol, "maxLeverage": (p.max_leverage or Decimal(0)).quantize(_TWO)} for p in prefs
-    ]}
+    return {
+        "leveragePreferences": [
+            {"symbol": p.symbol, "maxLeverage": (p.max_leverage or Decimal(0)).quantize(_TWO)} for p in prefs
+        ]
+    }
 
 
 def pnl_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
@@ -103,8 +116,12 @@ def open_positions(positions: list[OpenPosition]) -> dict[str, Any]:
     items = []
     for p in positions:
         item: dict[str, Any] = {
-            "side": "long" if p.record.size > 0 else "short", "symbol": p.record.symbol, "price": p.record.entry_price,
-            "fillTime": p.record.fill_time, "size": abs(p.record.size), "unrealizedFunding": Decimal(0),
+            "side": "long" if p.record.size > 0 else "short",
+            "symbol": p.record.symbol,
+            "price": p.record.entry_price,
+            "fillTime": p.record.fill_time,
+            "size": abs(p.record.size),
+            "unrealizedFunding": Decimal(0),
             "pnlCurrency": p.pnl_currency,
         }
         if p.max_leverage is not None:
@@ -114,9 +131,20 @@ def open_positions(positions: list[OpenPosition]) -> dict[str, Any]:
 
 
 def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
-    return {"audit": [
-        {"id": a.id, "account": a.account_id, "at": a.at, "actor": a.actor, "action": a.action, "symbol": a.symbol,
-         "before": a.before, "after": a.after,
-         "margin_moved": None if a.margin_moved is None else str(a.margin_moved), "request_id": a.request_id}
-        for a in entries
-    ]}
+    return {
+        "audit": [
+            {
+                "id": a.id,
+                "account": a.account_id,
+                "at": a.at,
+                "actor": a.actor,
+                "action": a.action,
+                "symbol": a.symbol,
+                "before": a.before,
+                "after": a.after,
+                "margin_moved": None if a.margin_moved is None else str(a.margin_moved),
+                "request_id": a.request_id,
+            }
+            for a in entries
+        ]
+    }

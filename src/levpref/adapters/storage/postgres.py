@@ -67,7 +67,7 @@ class PostgresStore:
             for version, sql in MIGRATIONS:
                 if version > current:
                     for stmt in statements(sql.replace("{autoid}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")):
-                        await conn.execute(stmt)  # type: ignore[arg-type]
+                        await conn.execute(stmt.encode())
                     await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
                     current = version
             return current

@@ -78,9 +78,16 @@ class SqlTx:
     @staticmethod
     def _key(row: Row) -> ApiKeyRecord:
         return ApiKeyRecord(
-            public_key=row[0], account_id=row[1], secret_enc=row[2], access=row[3], rate_budget=int(row[4]),
-            revoked=bool(row[5]), expires_ms=None if row[6] is None else int(row[6]),
-            bucket=Bucket(int(row[7]), int(row[8])), nonce_count=int(row[9]), account_active=bool(row[10]),
+            public_key=row[0],
+            account_id=row[1],
+            secret_enc=row[2],
+            access=row[3],
+            rate_budget=int(row[4]),
+            revoked=bool(row[5]),
+            expires_ms=None if row[6] is None else int(row[6]),
+            bucket=Bucket(int(row[7]), int(row[8])),
+            nonce_count=int(row[9]),
+            account_active=bool(row[10]),
         )
 
     async def lock_key(self, public_key: str) -> ApiKeyRecord | None:
@@ -105,8 +112,18 @@ class SqlTx:
         await self._db.execute(
             "INSERT INTO api_keys (public_key, account_id, secret_enc, access, rate_budget, revoked, expires_ms, "
             "bucket_level, bucket_updated_ms, nonce_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key.public_key, key.account_id, key.secret_enc, key.access, key.rate_budget, int(key.revoked),
-             key.expires_ms, key.bucket.level, key.bucket.updated_ms, key.nonce_count),
+            (
+                key.public_key,
+                key.account_id,
+                key.secret_enc,
+                key.access,
+                key.rate_budget,
+                int(key.revoked),
+                key.expires_ms,
+                key.bucket.level,
+                key.bucket.updated_ms,
+                key.nonce_count,
+            ),
         )
 
     async def update_key(self, key: ApiKeyRecord) -> None:
@@ -126,7 +143,9 @@ class SqlTx:
         )
 
     async def nonce_known(self, public_key: str, nonce: str) -> bool:
-        return await self._one("SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, nonce)) is not None
+        return (
+            await self._one("SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, nonce)) is not None
+        )
 
     async def smallest_nonce(self, public_key: str) -> str | None:
         row = await self._one("SELECT MIN(nonce) FROM nonces WHERE public_key = ?", (public_key,))
@@ -176,7 +195,9 @@ class SqlTx:
         )
 
     async def currency(self, currency: str) -> CurrencyRecord | None:
-        row = await self._one("SELECT currency, price, haircut FROM collateral_currencies WHERE currency = ?", (currency,))
+        row = await self._one(
+            "SELECT currency, price, haircut FROM collateral_currencies WHERE currency = ?", (currency,)
+        )
         return None if row is None else CurrencyRecord(row[0], Decimal(row[1]), Decimal(row[2]))
 
     async def currencies(self) -> list[CurrencyRecord]:
@@ -289,8 +310,17 @@ class SqlTx:
         await self._db.execute(
             "INSERT INTO audit (account_id, at, actor, action, symbol, before, after, margin_moved, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.account_id, a.at, a.actor, a.action, a.symbol, json.dumps(a.before, sort_keys=True),
-             json.dumps(a.after, sort_keys=True), _text(a.margin_moved), a.request_id),
+            (
+                a.account_id,
+                a.at,
+                a.actor,
+                a.action,
+                a.symbol,
+                json.dumps(a.before, sort_keys=True),
+                json.dumps(a.after, sort_keys=True),
+                _text(a.margin_moved),
+                a.request_id,
+            ),
         )
 
     async def audit(self, account_id: str | None, limit: int = 1000, after_id: int = 0) -> list[AuditRecord]:
@@ -314,8 +344,18 @@ class SqlTx:
     # --- whole world -----------------------------------------------------------------------------------
     async def clear_world(self) -> None:
         """Delete every operator-controlled row (the audit log and meta stay)."""
-        for table in ("nonces", "ip_failures", "preferences", "positions", "balances", "api_keys", "accounts",
-                      "marks", "collateral_currencies", "instruments"):
+        for table in (
+            "nonces",
+            "ip_failures",
+            "preferences",
+            "positions",
+            "balances",
+            "api_keys",
+            "accounts",
+            "marks",
+            "collateral_currencies",
+            "instruments",
+        ):
             await self._db.execute(f"DELETE FROM {table}")
 
 
