@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -15,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from levpref.adapters import jsonwire
 from levpref.adapters.http.render import audit_entries, flex
@@ -56,7 +57,12 @@ def _config(args: argparse.Namespace, **extra: object) -> Config:
 
 
 def _print(data: Any) -> None:
-    print(json.dumps(json.loads(jsonwire.dumps(data)), indent=2))
+    print(_pretty(data))
+
+
+def _pretty(data: Any) -> str:
+    """Indented JSON with Decimals printed exactly (never through float)."""
+    return msgspec.json.format(jsonwire.dumps(data), indent=2).decode()
 
 
 async def _with_admin(config: Config, action: Callable[[AdminService], Awaitable[Any]]) -> Any:
@@ -238,7 +244,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     elif cmd == "scenario":
         data = asyncio.run(_with_admin(config, lambda a: a.export_scenario()))
-        text = json.dumps(json.loads(jsonwire.dumps(data)), indent=2)
+        text = _pretty(data)
         if args.file:
             Path(args.file).write_text(text + "\n")
         else:

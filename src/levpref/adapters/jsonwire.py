@@ -17,7 +17,11 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes | str) -> Any:
-    return _decoder.decode(data)
+    """Decode JSON (numbers as Decimal); raises ``ValueError`` on malformed input."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def money(value: Decimal) -> Decimal:

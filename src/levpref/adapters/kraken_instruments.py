@@ -90,7 +90,7 @@ def canonical_instrument(raw: dict[str, Any]) -> dict[str, Any]:
         "tradfi": False,
         "mtf": False,
     }
-    canonical = {**defaults, **data}
+    canonical = {"symbol": symbol, "type": data["type"], **defaults, **data}
     instrument_from_wire(canonical)  # validates
     return canonical
 

@@ -19,7 +19,7 @@ from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
 from levpref.errors import AdminNotFound, ScenarioError
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
-from levpref.service.audit import iso_time
+from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Secrets, Store
 from levpref.service.records import (
     ApiKeyRecord,
@@ -309,7 +309,7 @@ class AdminService:
                     after={
                         "size": str(s),
                         "entry_price": str(e),
-                        "allocated_margin": None if allocated is None else str(allocated),
+                        "allocated_margin": decimal_text(allocated),
                     },
                 )
             )

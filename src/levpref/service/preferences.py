@@ -28,7 +28,7 @@ from levpref.errors import (
     WouldCauseLiquidation,
 )
 from levpref.service.accounts import load_account
-from levpref.service.audit import iso_time
+from levpref.service.audit import decimal_text, iso_time
 from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
 
 # KrakenRequest is imported lazily for typing only, to keep the module graph acyclic.
@@ -105,7 +105,7 @@ def _leverage_state(max_leverage: Decimal | None, allocated: Decimal | None) -> 
     return {
         "margin_mode": "cross" if max_leverage is None else "isolated",
         "max_leverage": None if max_leverage is None else str(max_leverage),
-        "allocated_margin": None if allocated is None else str(allocated),
+        "allocated_margin": decimal_text(allocated),
     }
 
 

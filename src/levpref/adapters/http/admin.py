@@ -20,6 +20,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.http import render
 from levpref.errors import AdminBadRequest, AdminError, AdminNotFound, AdminUnauthorized
 from levpref.service.admin import AdminService
+from levpref.service.audit import decimal_text
 from levpref.service.scenario import parse_scenario
 
 Handler = Callable[[re.Match[str], Any, str], Awaitable[render.Response]]
@@ -161,7 +162,7 @@ class AdminApi:
             {
                 "account": m[1],
                 "symbol": m[2],
-                "allocated_margin": None if allocated is None else str(allocated),
+                "allocated_margin": decimal_text(allocated),
             }
         )
 

@@ -16,7 +16,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.jsonwire import money
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
-from levpref.service.audit import iso_time
+from levpref.service.audit import decimal_text, iso_time
 from levpref.service.preferences import OpenPosition
 from levpref.service.records import AuditRecord, PreferenceRecord
 
@@ -142,7 +142,7 @@ def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
                 "symbol": a.symbol,
                 "before": a.before,
                 "after": a.after,
-                "margin_moved": None if a.margin_moved is None else str(a.margin_moved),
+                "margin_moved": decimal_text(a.margin_moved),
                 "request_id": a.request_id,
             }
             for a in entries
