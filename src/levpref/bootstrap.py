@@ -9,7 +9,8 @@ import secrets
 from levpref.adapters.http.admin import AdminApi, token_hash
 from levpref.adapters.http.app import LevprefApp
 from levpref.adapters.http.asgi import Receive, Scope, Send
-from levpref.adapters.secretbox import SecretBox, load_master_key
+from levpref.adapters.http.observability import configure_logging
+from levpref.adapters.secretbox import SecretBox, load_master_keys
 from levpref.adapters.storage.postgres import PostgresStore
 from levpref.adapters.storage.sqlite import SqliteStore
 from levpref.config import Config
@@ -35,7 +36,7 @@ async def open_store(config: Config) -> Store:
 
 
 def make_secrets(config: Config) -> SecretBox:
-    return SecretBox(load_master_key(config.master_key, config.key_file))
+    return SecretBox(*load_master_keys(config.master_key, config.key_file))
 
 
 async def prepare(config: Config) -> tuple[Store, str | None]:
@@ -53,6 +54,7 @@ async def prepare(config: Config) -> tuple[Store, str | None]:
 
 
 async def build_app(config: Config) -> LevprefApp:
+    configure_logging(config.log_level)
     store = await open_store(config)
     async with store.transaction() as tx:
         stored = await tx.meta(ADMIN_TOKEN_META)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
+import secrets
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -19,6 +22,7 @@ import msgspec
 
 from levpref.adapters import jsonwire
 from levpref.adapters.http.render import audit_entries, flex
+from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
 from levpref.bootstrap import make_secrets, prepare
 from levpref.config import Config
 from levpref.errors import AdminError
@@ -95,6 +99,8 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
     if banner:
         banner(config, issued)
     os.environ.update(config.to_env())
+    if config.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="levpref-metrics-")
     uvicorn.run(
         "levpref.bootstrap:create_app",
         factory=True,
@@ -131,6 +137,24 @@ def _demo_banner(config: Config, issued: list[Any]) -> None:
         f"ex.urls['api'] = {{'public': '{base}/derivatives/api/', 'private': '{base}/derivatives/api/'}}"
     )
     print(f"  python-kraken-sdk:  Market(key=KEY, secret=SECRET, url='{base}')", flush=True)
+
+
+def _rotate_master_key(config: Config, now: int) -> None:
+    """New key → re-seal all secrets (one transaction) → swap the key file. Safe to re-run after a crash: while
+    ``master.key.new`` exists, the server opens secrets with either key."""
+    new_key = secrets.token_bytes(32)
+    if config.master_key:
+        count = asyncio.run(_with_admin(config, lambda a: a.reseal_secrets(SecretBox(new_key), now)))
+        print(f"re-sealed {count} secrets; set LEVPREF_MASTER_KEY={base64.b64encode(new_key).decode()}")
+        return
+    pending = pending_key_file(config.key_file)
+    if pending.exists():
+        new_key = base64.b64decode(pending.read_text().strip())
+    else:
+        write_key_file(pending, new_key)
+    count = asyncio.run(_with_admin(config, lambda a: a.reseal_secrets(SecretBox(new_key), now)))
+    os.replace(pending, config.key_file)
+    print(f"re-sealed {count} secrets under a new master key in {config.key_file}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     inst = sub.add_parser("instruments", help="load instruments from a Kraken GET /instruments JSON file")
     inst.add_argument("file")
     _config_flags(inst)
+
+    rotate = sub.add_parser("rotate-master-key", help="re-seal every API secret under a new master key")
+    _config_flags(rotate)
 
     audit = sub.add_parser("audit", help="print the audit log")
     audit.add_argument("account", nargs="?")
@@ -297,6 +324,8 @@ def _run(args: argparse.Namespace) -> int:
         listed = loaded.get("instruments", []) if isinstance(loaded, dict) else loaded
         count = asyncio.run(_with_admin(config, lambda a: a.load_instruments(listed, now)))
         print(f"loaded {count} instruments")
+    elif cmd == "rotate-master-key":
+        _rotate_master_key(config, now)
     elif cmd == "audit":
         entries = asyncio.run(_with_admin(config, lambda a: a.audit(args.account, args.limit)))
         _print(audit_entries(entries))

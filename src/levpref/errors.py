@@ -46,6 +46,10 @@ class ApiLimitExceeded(KrakenError):
     code = "apiLimitExceeded"
 
 
+class FailedAuthLimitExceeded(ApiLimitExceeded):
+    """Too many failed authentications from one client IP or against one key (answered as apiLimitExceeded)."""
+
+
 class InvalidArgument(KrakenError):
     code = "invalidArgument"
 

@@ -4,7 +4,9 @@ Rules:
 - The server needs each secret for HMAC, so secrets are encrypted, not hashed. The stored form is
   ``v1:`` + base64(12-byte nonce ‖ ciphertext ‖ tag), with the public key as associated data, so a ciphertext
   cannot be moved to another key.
-- The master key (32 bytes) comes from configuration (base64) or a key file created 0600 on first start.
+- The master key (32 bytes) comes from configuration (base64; several comma-separated during a rotation) or a key
+  file created 0600 on first start. A box seals with its first key and opens with any of its keys, so a rotation
+  interrupted between re-sealing and renaming the key file (``master.key.new`` left beside it) still works.
 - Secrets and the master key are never logged; ``repr`` of a box shows nothing.
 """
 
@@ -22,10 +24,12 @@ _VERSION = "v1:"
 
 
 class SecretBox:
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != 32:
-            raise ValueError("the master key must be 32 bytes")
+    def __init__(self, master_key: bytes, *older: bytes) -> None:
+        keys = (master_key, *older)
+        if any(len(key) != 32 for key in keys):
+            raise ValueError("a master key must be 32 bytes")
         self._aead = AESGCM(master_key)
+        self._all = [AESGCM(key) for key in keys]
         self._cache: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
@@ -45,8 +49,16 @@ class SecretBox:
             return None
         try:
             raw = base64.b64decode(stored[len(_VERSION) :])
-            secret = self._aead.decrypt(raw[:12], raw[12:], public_key.encode())
-        except (InvalidTag, ValueError):
+        except ValueError:
+            return None
+        secret = None
+        for aead in self._all:
+            try:
+                secret = aead.decrypt(raw[:12], raw[12:], public_key.encode())
+                break
+            except (InvalidTag, ValueError):
+                continue
+        if secret is None:
             return None
         if len(self._cache) > 100_000:
             self._cache.clear()
@@ -54,18 +66,30 @@ class SecretBox:
         return secret
 
 
-def load_master_key(configured: str | None, key_file: Path) -> bytes:
-    """The master key from configuration (base64), else from ``key_file``, created 0600 when missing."""
+def load_master_keys(configured: str | None, key_file: Path) -> list[bytes]:
+    """The master keys, sealing key first: from configuration (base64, comma-separated), else from ``key_file``
+    (created 0600 when missing) followed by a pending ``key_file.new`` of an interrupted rotation."""
     if configured:
-        return base64.b64decode(configured)
-    if key_file.exists():
-        return base64.b64decode(key_file.read_text().strip())
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return [base64.b64decode(part.strip()) for part in configured.split(",") if part.strip()]
+    if not key_file.exists():
+        write_key_file(key_file, secrets.token_bytes(32))
+    keys = [base64.b64decode(key_file.read_text().strip())]
+    pending = pending_key_file(key_file)
+    if pending.exists():
+        keys.append(base64.b64decode(pending.read_text().strip()))
+    return keys
+
+
+def pending_key_file(key_file: Path) -> Path:
+    return key_file.with_name(key_file.name + ".new")
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a key file readable by its owner only; never overwrites."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(key).decode("ascii") + "\n")
-    return key
 
 
 def new_key_pair() -> tuple[str, str]:

@@ -47,6 +47,10 @@ class AdminService:
         self._secrets = secrets
         self._actor = actor
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     def _audit(
         self,
         account_id: str,
@@ -380,6 +384,19 @@ class AdminService:
                     after={"public": public, "revoked": True},
                 )
             )
+
+    async def reseal_secrets(self, new: Secrets, now_ms: int) -> int:
+        """Re-seal every API secret under ``new`` (master-key rotation) in one transaction; returns the count."""
+        async with self._store.transaction() as tx:
+            count = 0
+            for public, sealed in await tx.all_key_secrets():
+                secret = self._secrets.open(public, sealed)
+                if secret is None:
+                    raise ScenarioError(f"the secret of key {public[:8]}… cannot be opened with the current master key")
+                await tx.set_key_secret(public, new.seal(public, secret))
+                count += 1
+            await tx.add_audit(self._audit(WORLD, "rotate_master_key", now_ms, "-", after={"keys": count}))
+        return count
 
     async def account(self, account_id: str) -> tuple[FlexSummary, list[PreferenceRecord]]:
         async with self._store.transaction() as tx:

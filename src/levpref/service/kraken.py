@@ -1,9 +1,11 @@
 """The Kraken-compatible use cases: authenticate, then set or read preferences and account state.
 
 Rules (SPEC §1, §2):
-- Order of checks: failed-auth limit of the client IP → key, signature, nonce format → full access for PUTs →
-  account active → nonce window → rate budget → the endpoint's own validation → the margin decision.
-- Failed authentications charge the client IP's bucket; everything else about a failed request is rolled back.
+- Order of checks: failed-auth limits of the client IP and of the named key → key, signature, nonce format →
+  full access for PUTs → account active → nonce window → rate budget → the endpoint's own validation →
+  the margin decision.
+- Failed authentications charge the client IP's and the named key's buckets (a lockout of that key, to slow
+  guessing); everything else about a failed request is rolled back.
 - A request that fits the rate budget is charged even when the endpoint then refuses it; one that does not fit
   is refused and not charged.
 - The nonce is recorded, and the endpoint's changes written, only when the request succeeds: a refused request
@@ -25,6 +27,7 @@ from levpref.errors import (
     AccountInactive,
     ApiLimitExceeded,
     AuthenticationError,
+    FailedAuthLimitExceeded,
     InvalidArgument,
     LevprefError,
     NonceBelowThreshold,
@@ -74,6 +77,10 @@ class Endpoint(enum.Enum):
     GET_PNL = ("GET pnlpreferences", 2, False)
     GET_ACCOUNTS = ("GET accounts", 2, False)
     GET_OPEN_POSITIONS = ("GET openpositions", 2, False)
+
+    @property
+    def label(self) -> str:
+        return str(self.value[0])
 
     @property
     def cost(self) -> int:
@@ -139,15 +146,20 @@ class KrakenService:
         return result
 
     async def _authenticate(self, tx: SqlTx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
+        """The verified key; failures charge the failed-auth buckets of the client IP and of the named key."""
         now = request.now_ms
         limit = self._settings.failed_auth_limit
-        ip_bucket = await tx.ip_bucket(request.client_ip) or Bucket.full(limit, now)
-        if not has_room(ip_bucket, 1, limit, FAILED_AUTH_PERIOD_MS, now):
-            raise ApiLimitExceeded
+        buckets = [f"ip:{request.client_ip}"]
+        if request.api_key and len(request.api_key) <= 128:
+            buckets.append(f"key:{request.api_key}")
+        levels = [await tx.ip_bucket(name) or Bucket.full(limit, now) for name in buckets]
+        if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
+            raise FailedAuthLimitExceeded
         key = await self._verified_key(tx, request)
         if key is None:
-            _, charged = take(ip_bucket, 1, limit, FAILED_AUTH_PERIOD_MS, now)
-            await tx.save_ip_bucket(request.client_ip, charged)
+            for name, level in zip(buckets, levels, strict=True):
+                _, charged = take(level, 1, limit, FAILED_AUTH_PERIOD_MS, now)
+                await tx.save_ip_bucket(name, charged)
             raise AuthenticationError
         if endpoint.needs_full_access and key.access != "full":
             raise AuthenticationError
@@ -171,6 +183,11 @@ class KrakenService:
             return None
         signed = verify(secret, request.raw_query, request.body, nonce or "", request.path, request.authent)
         return key if signed else None
+
+    async def ping(self) -> None:
+        """Touch the store (readiness)."""
+        async with self._store.transaction() as tx:
+            await tx.meta("schema")
 
     async def _check_nonce(self, tx: SqlTx, key: ApiKeyRecord, request: KrakenRequest) -> NonceVerdict | None:
         if request.nonce is None:

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from levpref.adapters.http import render
+from levpref.adapters import jsonwire
+from levpref.adapters.http import observability, render
 from levpref.adapters.http.admin import AdminApi
 from levpref.adapters.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
-from levpref.errors import LevprefError
+from levpref.errors import FailedAuthLimitExceeded, LevprefError
 from levpref.service.kraken import Endpoint, KrakenRequest, KrakenService
 
 log = logging.getLogger("levpref.http")
@@ -75,6 +78,16 @@ _RENDERERS: dict[Endpoint, Any] = {
 }
 
 
+@dataclass(slots=True)
+class Trace:
+    """What the edge learns about a request while answering it, for metrics and the access log."""
+
+    request_id: str
+    endpoint: str = "other"
+    outcome: str = ""
+    limit_scope: str | None = None
+
+
 class LevprefApp:
     def __init__(
         self, kraken: KrakenService, admin: AdminApi, *, max_body: int = 65536, trust_forwarded: bool = False
@@ -90,13 +103,35 @@ class LevprefApp:
             return
         if scope["type"] != "http":
             return
-        request_id = secrets.token_hex(8)
+        trace = Trace(secrets.token_hex(8))
+        started = time.perf_counter()
+        if scope["path"] == "/metrics" and scope["method"] == "GET":
+            page, content_type = observability.exposition()
+            await send_json(send, 200, page, trace.request_id, content_type=content_type)
+            return
         try:
-            status, body = await self._dispatch(scope, receive, request_id)
+            status, body = await self._dispatch(scope, receive, trace)
         except Exception:  # the last line of defence: never a traceback on the wire
-            log.exception("unhandled error", extra={"request_id": request_id})
+            log.exception("unhandled error", extra={"request_id": trace.request_id})
             status, body = render.kraken_error(LevprefError())
-        await send_json(send, status, body, request_id)
+            trace.outcome = "Server Error"
+        elapsed = time.perf_counter() - started
+        outcome = trace.outcome or ("success" if status == 200 else str(status))
+        observability.observe(trace.endpoint, outcome, elapsed, limit_scope=trace.limit_scope)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "request_id": trace.request_id,
+                    "method": scope["method"],
+                    "path": scope["path"][:200],
+                    "status": status,
+                    "outcome": outcome,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "client": self._client_ip(scope, {}),
+                },
+            )
+        await send_json(send, status, body, trace.request_id)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -107,7 +142,8 @@ class LevprefApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _dispatch(self, scope: Scope, receive: Receive, request_id: str) -> render.Response:
+    async def _dispatch(self, scope: Scope, receive: Receive, trace: Trace) -> render.Response:
+        request_id = trace.request_id
         path: str = scope["path"]
         method: str = scope["method"]
         try:
@@ -116,10 +152,16 @@ class LevprefApp:
             return render.routing_error(413)
         headers = _headers(scope)
         if path.startswith("/admin/"):
+            trace.endpoint = "admin"
             return await self.admin.handle(method, path, body, headers, request_id)
         if path == "/health":
+            trace.endpoint = "health"
             return render.admin_ok({"status": "ok"})
+        if path == "/ready":
+            trace.endpoint = "ready"
+            return await self._ready()
         if path == _INSTRUMENTS:
+            trace.endpoint = "GET instruments"
             if method != "GET":
                 return render.routing_error(405)
             return render.success({"instruments": await self.kraken.instruments()})
@@ -129,6 +171,7 @@ class LevprefApp:
         endpoint = methods.get(method)
         if endpoint is None:
             return render.routing_error(405)
+        trace.endpoint = endpoint.label
         raw_query: bytes = scope.get("query_string", b"")
         request = KrakenRequest(
             method=method,
@@ -146,8 +189,19 @@ class LevprefApp:
         try:
             result = await self.kraken.handle(endpoint, request)
         except LevprefError as refusal:
+            trace.outcome = render.outcome_of(refusal)
+            trace.limit_scope = "ip" if isinstance(refusal, FailedAuthLimitExceeded) else "key"
             return render.kraken_error(refusal)
         return render.success(_RENDERERS[endpoint](result))
+
+    async def _ready(self) -> render.Response:
+        """Ready when the database answers."""
+        try:
+            await self.kraken.ping()
+        except Exception:  # any store failure means not ready
+            log.exception("readiness check failed")
+            return 503, jsonwire.dumps({"status": "unavailable"})
+        return render.admin_ok({"status": "ready"})
 
     def _client_ip(self, scope: Scope, headers: dict[str, list[str]]) -> str:
         if self.trust_forwarded:

@@ -33,17 +33,12 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def send_json(
-    send: Send,
-    status: int,
-    body: bytes,
-    request_id: str,
-    extra: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+    send: Send, status: int, body: bytes, request_id: str, *, content_type: str = "application/json"
 ) -> None:
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", content_type.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", request_id.encode()),
-        *extra,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -50,6 +50,13 @@ def kraken_error(error: LevprefError) -> Response:
     return 200, jsonwire.dumps({"result": "error", "serverTime": server_time(), "error": code})
 
 
+def outcome_of(error: LevprefError) -> str:
+    """The metrics label of a refusal: the Kraken error string or the business code."""
+    if isinstance(error, BusinessError):
+        return str(error.number)
+    return error.code if isinstance(error, KrakenError) else ServerError.code
+
+
 def routing_error(status: int) -> Response:
     name = {
         404: "NOT_FOUND",

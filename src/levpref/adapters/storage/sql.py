@@ -133,6 +133,9 @@ class SqlTx:
             (key.secret_enc, key.access, key.rate_budget, int(key.revoked), key.expires_ms, key.public_key),
         )
 
+    async def set_key_secret(self, public_key: str, secret_enc: str) -> None:
+        await self._db.execute("UPDATE api_keys SET secret_enc = ? WHERE public_key = ?", (secret_enc, public_key))
+
     async def all_key_secrets(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self._db.fetchall("SELECT public_key, secret_enc FROM api_keys")]
 

@@ -1,0 +1,88 @@
+"""Metrics (Prometheus) and structured JSON logs for the HTTP edge.
+
+Rules:
+- Metric labels are bounded: endpoint names come from the route table (``other`` for unknown paths), outcomes
+  from the error table (``success``, a Kraken error string, a business code, or an HTTP status).
+- With several worker processes, metrics are aggregated through ``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve``).
+- Log lines are JSON objects, one per line, with the request id that is also returned in ``X-Request-Id``.
+  Nothing secret is ever logged: no headers, no bodies, no query strings (only the path).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+REQUESTS = Counter("levpref_requests_total", "Requests by endpoint and outcome", ["endpoint", "outcome"])
+LATENCY = Histogram(
+    "levpref_request_duration_seconds",
+    "Request latency by endpoint",
+    ["endpoint"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+)
+DECISIONS = Counter("levpref_margin_decisions_total", "Leverage-change decisions by outcome", ["outcome"])
+RATE_LIMITED = Counter("levpref_rate_limit_refusals_total", "apiLimitExceeded refusals by scope", ["scope"])
+AUTH_FAILURES = Counter("levpref_auth_failures_total", "Failed authentications", ["kind"])
+
+_DECISION_BY_OUTCOME = {
+    "success": "accepted",
+    "92": "insufficient_margin",
+    "41": "would_cause_liquidation",
+    "invalidArgument": "invalid_argument",
+}
+
+
+def observe(endpoint: str, outcome: str, seconds: float, *, limit_scope: str | None = None) -> None:
+    REQUESTS.labels(endpoint, outcome).inc()
+    LATENCY.labels(endpoint).observe(seconds)
+    if endpoint == "PUT leveragepreferences" and outcome in _DECISION_BY_OUTCOME:
+        DECISIONS.labels(_DECISION_BY_OUTCOME[outcome]).inc()
+    if outcome == "apiLimitExceeded":
+        RATE_LIMITED.labels(limit_scope or "key").inc()
+    if outcome == "authenticationError":
+        AUTH_FAILURES.labels("authentication").inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics page, aggregated over worker processes when running several."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the structured fields of the record."""
+
+    FIELDS = ("request_id", "method", "path", "status", "outcome", "duration_ms", "client")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("levpref")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
