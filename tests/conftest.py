@@ -31,3 +31,20 @@ def server(sqlite_server: ServerProcess) -> ServerProcess:
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base, timeout=10) as client:
         yield client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any server log of the session holds an API secret or the admin token."""
+    from tests.support.server import ADMIN_TOKEN, SERVER_LOGS
+
+    needles = [ADMIN_TOKEN, *(key[1] for key in world.ALL_KEYS)]
+    lines = found = 0
+    for path in SERVER_LOGS:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            lines += 1
+            found += sum(needle in line for needle in needles)
+    print(f"\nlog scan: {len(SERVER_LOGS)} server logs, {lines} lines, secrets found in logs: {found}")
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

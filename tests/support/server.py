@@ -17,6 +17,7 @@ import httpx
 from tests.support.postgres import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+SERVER_LOGS: list[Path] = []  # every server log of the session, scanned for secrets at the end (conftest)
 
 
 class ServerProcess:
@@ -38,6 +39,7 @@ class ServerProcess:
         self.master_key_file = master_key_file
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="levpref-server-", suffix=".log")[1])
+        SERVER_LOGS.append(self.log_path)
 
     @property
     def base(self) -> str:
@@ -57,6 +59,8 @@ class ServerProcess:
             ADMIN_TOKEN,
             "--workers",
             str(self.workers),
+            "--log-level",
+            "info",
         ]
         if self.master_key_file:
             args += ["--master-key-file", self.master_key_file]

@@ -126,3 +126,6 @@ def scenario(
             },
         ],
     }
+
+
+ALL_KEYS = (ALICE_FULL, ALICE_READ, BOB_FULL, DORMANT_FULL, PROBE)
