@@ -14,6 +14,7 @@ from levpref.domain.margin import (
     Position,
     allocation_for,
     decide_leverage_change,
+    is_liquidatable,
 )
 from tests.unit.test_worked_examples import ETH, XBT
 
@@ -107,3 +108,22 @@ def test_allocated_margin_is_rounded_up_to_a_hundred_millionth(notional: Decimal
     assert allocated == allocated.quantize(Decimal("1e-8"))
     assert allocated * leverage >= notional
     assert (allocated - Decimal("1e-8")) * leverage < notional
+
+
+@settings(max_examples=400)
+@given(accounts(), st.sampled_from(SYMBOLS), leverages)
+def test_the_one_pass_decision_matches_the_definition_of_spec_3_4(
+    account: MarginAccount, symbol: str, leverage: Decimal | None
+) -> None:
+    decision = decide_leverage_change(account, symbol, leverage)
+    if account.position(symbol) is None:
+        return
+    before, after = account.cross_pool(), decision.after.cross_pool()
+    if after.available < before.available and after.available < 0:
+        expected = Outcome.INSUFFICIENT_MARGIN
+    elif is_liquidatable(decision.after):
+        expected = Outcome.WOULD_CAUSE_LIQUIDATION
+    else:
+        expected = Outcome.ACCEPTED
+    assert decision.outcome is expected
+    assert (decision.available_before, decision.available_after) == (before.available, after.available)

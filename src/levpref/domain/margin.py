@@ -74,11 +74,11 @@ class Position:
 
     @property
     def initial_margin(self) -> Decimal:
-        return self.schedule.initial_margin(self.notional)
+        return self.schedule.margins(self.notional)[0]
 
     @property
     def maintenance_margin(self) -> Decimal:
-        return self.schedule.maintenance_margin(self.notional)
+        return self.schedule.margins(self.notional)[1]
 
 
 def allocation_for(notional: Decimal, max_leverage: Decimal) -> Decimal:
@@ -201,38 +201,76 @@ class MarginDecision:
         return (self.allocated_after or ZERO) - (self.allocated_before or ZERO)
 
 
+@dataclass(frozen=True, slots=True)
+class _Contribution:
+    """One position's terms, computed once per decision."""
+
+    unrealized_pnl: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+
+
+def _contribution(position: Position) -> _Contribution:
+    return _Contribution(position.unrealized_pnl, *position.schedule.margins(position.notional))
+
+
 def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: Decimal | None) -> MarginDecision:
-    """Decide a change of ``symbol`` to isolated at ``max_leverage`` (or to cross when ``None``), SPEC §3.4."""
+    """Decide a change of ``symbol`` to isolated at ``max_leverage`` (or to cross when ``None``), SPEC §3.4.
+
+    One pass over the positions computes the cross pool before the change and whether any *other* isolated pool
+    is below maintenance; the changed position's terms are then moved between pools, so the cost is O(positions)
+    with each position's margin computed once.
+    """
     position = account.position(symbol)
-    before_cross = account.cross_pool()
     if position is None:
-        return MarginDecision(
-            Outcome.ACCEPTED,
-            symbol,
-            None,
-            None,
-            before_cross.available,
-            before_cross.available,
-            account,
-            account,
-        )
+        available = account.cross_pool().available
+        return MarginDecision(Outcome.ACCEPTED, symbol, None, None, available, available, account, account)
+    equity = account.collateral_value
+    initial = maintenance = ZERO
+    other_isolated_liquidatable = False
+    changed = _contribution(position)
+    for p in account.positions:
+        terms = changed if p is position else _contribution(p)
+        if p.allocated_margin is None:
+            equity += terms.unrealized_pnl
+            initial += terms.initial_margin
+            maintenance += terms.maintenance_margin
+        else:
+            equity -= p.allocated_margin
+            if p is not position and p.allocated_margin + terms.unrealized_pnl < terms.maintenance_margin:
+                other_isolated_liquidatable = True
+    before = CrossPool(equity, initial, maintenance)
+    # take the changed position out of its pool, then put it into its new one
+    if position.allocated_margin is None:
+        equity -= changed.unrealized_pnl
+        initial -= changed.initial_margin
+        maintenance -= changed.maintenance_margin
+    else:
+        equity += position.allocated_margin
     allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
-    after = account.with_allocation(symbol, allocated_after)
-    after_cross = after.cross_pool()
+    if allocated_after is None:
+        equity += changed.unrealized_pnl
+        initial += changed.initial_margin
+        maintenance += changed.maintenance_margin
+        isolated_liquidatable = False
+    else:
+        equity -= allocated_after
+        isolated_liquidatable = allocated_after + changed.unrealized_pnl < changed.maintenance_margin
+    after_cross = CrossPool(equity, initial, maintenance)
     outcome = Outcome.ACCEPTED
-    if after_cross.available < before_cross.available and after_cross.available < ZERO:
+    if after_cross.available < before.available and after_cross.available < ZERO:
         outcome = Outcome.INSUFFICIENT_MARGIN
-    elif is_liquidatable(after):
+    elif after_cross.equity < after_cross.maintenance_margin or isolated_liquidatable or other_isolated_liquidatable:
         outcome = Outcome.WOULD_CAUSE_LIQUIDATION
     return MarginDecision(
         outcome,
         symbol,
         position.allocated_margin,
         allocated_after,
-        before_cross.available,
+        before.available,
         after_cross.available,
         account,
-        after,
+        account.with_allocation(symbol, allocated_after),
     )
 
 

@@ -10,8 +10,9 @@ Rules:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 ZERO = Decimal(0)
@@ -31,6 +32,19 @@ class MarginSchedule:
     """The tiers of one contract, sorted by lower bound, the first at 0."""
 
     levels: tuple[MarginLevel, ...]
+    # derived once: tier bounds, and IM/MM accumulated below each tier's lower bound
+    _bounds: tuple[Decimal, ...] = field(init=False, repr=False, compare=False)
+    _below: tuple[tuple[Decimal, Decimal], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        bounds = tuple(level.lower_bound for level in self.levels)
+        below = [(ZERO, ZERO)]
+        for previous, level in zip(self.levels, self.levels[1:], strict=False):
+            width = level.lower_bound - previous.lower_bound
+            im, mm = below[-1]
+            below.append((im + width * previous.initial_rate, mm + width * previous.maintenance_rate))
+        object.__setattr__(self, "_bounds", bounds)
+        object.__setattr__(self, "_below", tuple(below))
 
     @classmethod
     def of(cls, levels: Iterable[MarginLevel]) -> MarginSchedule:
@@ -50,11 +64,21 @@ class MarginSchedule:
 
     def initial_margin(self, notional: Decimal) -> Decimal:
         """``IM(N)``: the initial margin of a position of USD notional ``N``."""
-        return self._marginal(notional, initial=True)
+        return self.margins(notional)[0]
 
     def maintenance_margin(self, notional: Decimal) -> Decimal:
         """``MM(N)``: the maintenance margin of a position of USD notional ``N``."""
-        return self._marginal(notional, initial=False)
+        return self.margins(notional)[1]
+
+    def margins(self, notional: Decimal) -> tuple[Decimal, Decimal]:
+        """``(IM(N), MM(N))`` in one lookup: the margin accumulated below N's tier plus N's part of that tier."""
+        if notional <= ZERO:
+            return ZERO, ZERO
+        tier = bisect_right(self._bounds, notional) - 1
+        level = self.levels[tier]
+        im, mm = self._below[tier]
+        width = notional - level.lower_bound
+        return im + width * level.initial_rate, mm + width * level.maintenance_rate
 
     def allows_leverage(self, max_leverage: Decimal, notional: Decimal) -> bool:
         """Whether ``max_leverage ≤ cap(N)``, decided without division: ``L·IM(N) ≤ N`` (or ``L·im_0 ≤ 1``)."""
@@ -69,14 +93,3 @@ class MarginSchedule:
             if notional <= ZERO:
                 return 1 / self.levels[0].initial_rate
             return notional / self.initial_margin(notional)
-
-    def _marginal(self, notional: Decimal, *, initial: bool) -> Decimal:
-        total = ZERO
-        levels = self.levels
-        for index, level in enumerate(levels):
-            if notional <= level.lower_bound:
-                break
-            upper = levels[index + 1].lower_bound if index + 1 < len(levels) else notional
-            width = min(notional, upper) - level.lower_bound
-            total += width * (level.initial_rate if initial else level.maintenance_rate)
-        return total
