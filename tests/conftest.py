@@ -1,4 +1,9 @@
-"""Shared fixtures: a real server process on a real SQLite file, reset to the test world per test."""
+"""Shared fixtures: real server processes, one per store (SQLite file, PostgreSQL), reset to the test world per test.
+
+Every test that uses ``server`` (or ``http``) runs twice: ``[sqlite]`` and ``[postgresql]``. The PostgreSQL cluster
+is a throwaway one started once per session from the installed server binaries; if it cannot start, the PostgreSQL
+half of the suite errors (the run fails, it is never skipped). ``-k sqlite`` / ``-k postgresql`` picks one store.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,26 @@ import httpx
 import pytest
 
 from tests.support import world
+from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess
+
+STORES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the session; failing to start it is a test error, never a skip."""
+    cluster = PostgresCluster()
+    problem = None
+    try:
+        cluster.start()
+    except Exception as exc:
+        problem = str(exc)
+    if problem is not None:
+        cluster.stop()
+        pytest.fail(f"PostgreSQL could not start (./dev test installs it): {problem}", pytrace=False)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -20,11 +44,25 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgresql_server(pg_cluster: PostgresCluster) -> Iterator[ServerProcess]:
+    server = ServerProcess(pg_cluster.create_database("levpref_e2e"), scenario=world.scenario()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """The store under test: every test using it (through ``server``) runs once per store."""
+    return str(request.param)
+
+
 @pytest.fixture
-def server(sqlite_server: ServerProcess) -> ServerProcess:
-    """The session's server, with the test world freshly loaded."""
-    sqlite_server.load(world.scenario())
-    return sqlite_server
+def server(store: str, request: pytest.FixtureRequest) -> ServerProcess:
+    """The session's server on ``store``, with the test world freshly loaded."""
+    session_server: ServerProcess = request.getfixturevalue(f"{store}_server")
+    session_server.load(world.scenario())
+    return session_server
 
 
 @pytest.fixture
