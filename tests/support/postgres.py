@@ -49,6 +49,9 @@ class PostgresCluster:
             "--auth=trust",
             "-E",
             "UTF8",
+            # A collation like production's (not C): SQL that sorts text by the database's collation shows up.
+            "--locale-provider=icu",
+            "--icu-locale=en-US",
             "--no-sync",
         )
         opts = (

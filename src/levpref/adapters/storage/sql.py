@@ -5,6 +5,9 @@ Rules:
 - Writers serialise per account and per key: PostgreSQL locks the key row and the account row
   (``FOR UPDATE``, always in that order); SQLite takes the database write lock at ``BEGIN IMMEDIATE``.
 - Decimals go in and out as text; the translation to domain values happens here and nowhere else.
+- Lists keyed by text (symbols, currencies, ids) are sorted here in code-point order (SQLite's ``BINARY``), never
+  with ``ORDER BY`` on text: PostgreSQL would sort by the database's collation (``en_US`` ignores ``_``), and both
+  stores must answer alike.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def _dec(text: str | None) -> Decimal | None:
 
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _by_key(rows: list[Row]) -> list[Row]:
+    """Rows sorted by their first column (a text key) in code-point order, whatever the database's collation."""
+    return sorted(rows, key=lambda row: str(row[0]))
 
 
 class SqlTx:
@@ -102,11 +110,10 @@ class SqlTx:
 
     async def keys_of(self, account_id: str) -> list[ApiKeyRecord]:
         rows = await self._db.fetchall(
-            f"SELECT {self._KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
-            "WHERE k.account_id = ? ORDER BY k.public_key",
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.account_id = ?",
             (account_id,),
         )
-        return [self._key(r) for r in rows]
+        return [self._key(r) for r in _by_key(rows)]
 
     async def insert_key(self, key: ApiKeyRecord) -> None:
         await self._db.execute(
@@ -188,8 +195,8 @@ class SqlTx:
         return None if row is None else _instrument_record(row[0])
 
     async def instruments(self) -> list[InstrumentRecord]:
-        rows = await self._db.fetchall("SELECT raw FROM instruments ORDER BY symbol")
-        return [_instrument_record(r[0]) for r in rows]
+        rows = await self._db.fetchall("SELECT symbol, raw FROM instruments")
+        return [_instrument_record(r[1]) for r in _by_key(rows)]
 
     async def upsert_instrument(self, symbol: str, raw: dict[str, Any]) -> None:
         await self._db.execute(
@@ -204,8 +211,8 @@ class SqlTx:
         return None if row is None else CurrencyRecord(row[0], Decimal(row[1]), Decimal(row[2]))
 
     async def currencies(self) -> list[CurrencyRecord]:
-        rows = await self._db.fetchall("SELECT currency, price, haircut FROM collateral_currencies ORDER BY currency")
-        return [CurrencyRecord(r[0], Decimal(r[1]), Decimal(r[2])) for r in rows]
+        rows = await self._db.fetchall("SELECT currency, price, haircut FROM collateral_currencies")
+        return [CurrencyRecord(r[0], Decimal(r[1]), Decimal(r[2])) for r in _by_key(rows)]
 
     async def upsert_currency(self, c: CurrencyRecord) -> None:
         await self._db.execute(
@@ -215,7 +222,7 @@ class SqlTx:
         )
 
     async def marks(self) -> dict[str, Decimal]:
-        return {r[0]: Decimal(r[1]) for r in await self._db.fetchall("SELECT symbol, price FROM marks ORDER BY symbol")}
+        return {r[0]: Decimal(r[1]) for r in _by_key(await self._db.fetchall("SELECT symbol, price FROM marks"))}
 
     async def mark(self, symbol: str) -> Decimal | None:
         row = await self._one("SELECT price FROM marks WHERE symbol = ?", (symbol,))
@@ -234,7 +241,7 @@ class SqlTx:
         return None if row is None else bool(row[0])
 
     async def account_ids(self) -> list[str]:
-        return [r[0] for r in await self._db.fetchall("SELECT id FROM accounts ORDER BY id")]
+        return [r[0] for r in _by_key(await self._db.fetchall("SELECT id FROM accounts"))]
 
     async def insert_account(self, account_id: str, *, active: bool) -> None:
         await self._db.execute("INSERT INTO accounts (id, active) VALUES (?, ?)", (account_id, int(active)))
@@ -243,10 +250,8 @@ class SqlTx:
         await self._db.execute("UPDATE accounts SET active = ? WHERE id = ?", (int(active), account_id))
 
     async def balances(self, account_id: str) -> dict[str, Decimal]:
-        rows = await self._db.fetchall(
-            "SELECT currency, quantity FROM balances WHERE account_id = ? ORDER BY currency", (account_id,)
-        )
-        return {r[0]: Decimal(r[1]) for r in rows}
+        rows = await self._db.fetchall("SELECT currency, quantity FROM balances WHERE account_id = ?", (account_id,))
+        return {r[0]: Decimal(r[1]) for r in _by_key(rows)}
 
     async def set_balance(self, account_id: str, currency: str, quantity: Decimal) -> None:
         await self._db.execute(
@@ -257,11 +262,10 @@ class SqlTx:
 
     async def positions(self, account_id: str) -> list[PositionRecord]:
         rows = await self._db.fetchall(
-            "SELECT symbol, size, entry_price, fill_time, allocated_margin FROM positions WHERE account_id = ? "
-            "ORDER BY symbol",
+            "SELECT symbol, size, entry_price, fill_time, allocated_margin FROM positions WHERE account_id = ?",
             (account_id,),
         )
-        return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in rows]
+        return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in _by_key(rows)]
 
     async def set_position(self, account_id: str, p: PositionRecord) -> None:
         await self._db.execute(
@@ -283,10 +287,10 @@ class SqlTx:
 
     async def preferences(self, account_id: str) -> list[PreferenceRecord]:
         rows = await self._db.fetchall(
-            "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ? ORDER BY symbol",
+            "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ?",
             (account_id,),
         )
-        return [PreferenceRecord(r[0], _dec(r[1]), r[2]) for r in rows]
+        return [PreferenceRecord(r[0], _dec(r[1]), r[2]) for r in _by_key(rows)]
 
     async def preference(self, account_id: str, symbol: str) -> PreferenceRecord:
         row = await self._one(
