@@ -86,3 +86,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     print(f"\nlog scan: {len(SERVER_LOGS)} server logs, {lines} lines, secrets found in logs: {found}")
     if found:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """The figures of the race and crash tests (also in ``tests/.results/figures.json``)."""
+    from tests.support import figures
+
+    if figures.FIGURES:
+        terminalreporter.section("race and crash figures")
+        for line in figures.lines():
+            terminalreporter.write_line(line)

@@ -182,6 +182,17 @@ class SqlTx:
         row = await self._one("SELECT level, updated_ms FROM ip_failures WHERE ip = ?", (ip,))
         return None if row is None else Bucket(int(row[0]), int(row[1]))
 
+    async def lock_ip_bucket(self, ip: str, fresh: Bucket) -> Bucket:
+        """The failed-authentication bucket ``ip`` (created as ``fresh`` when new), locked for the rest of the
+        transaction, so that concurrent failures in several processes each charge it (no lost update)."""
+        await self._db.execute(
+            "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO NOTHING",
+            (ip, fresh.level, fresh.updated_ms),
+        )
+        row = await self._one(f"SELECT level, updated_ms FROM ip_failures WHERE ip = ? {self._db.for_update}", (ip,))
+        assert row is not None
+        return Bucket(int(row[0]), int(row[1]))
+
     async def save_ip_bucket(self, ip: str, bucket: Bucket) -> None:
         await self._db.execute(
             "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
