@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from levpref.adapters.storage.sql import SqlTx
 from levpref.auth.authent import verify
@@ -101,6 +101,12 @@ _HANDLERS: dict[Endpoint, Handler] = {
 }
 
 
+def _usable_key_name(api_key: str | None) -> TypeGuard[str]:
+    """Whether an ``APIKey`` header can name a key: 1 to 128 characters, no NUL (the edge's mark of a duplicated
+    header, and something PostgreSQL text cannot hold)."""
+    return api_key is not None and 0 < len(api_key) <= 128 and "\x00" not in api_key
+
+
 class KrakenService:
     def __init__(self, store: Store, secrets: Secrets, settings: AuthSettings) -> None:
         self._store = store
@@ -150,7 +156,7 @@ class KrakenService:
         now = request.now_ms
         limit = self._settings.failed_auth_limit
         buckets = [f"ip:{request.client_ip}"]
-        if request.api_key and len(request.api_key) <= 128:
+        if _usable_key_name(request.api_key):
             buckets.append(f"key:{request.api_key}")
         levels = [await tx.ip_bucket(name) or Bucket.full(limit, now) for name in buckets]
         if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
@@ -168,7 +174,7 @@ class KrakenService:
         return key
 
     async def _verified_key(self, tx: SqlTx, request: KrakenRequest) -> ApiKeyRecord | None:
-        if not request.api_key or not request.authent or len(request.api_key) > 128:
+        if not _usable_key_name(request.api_key) or not request.authent:
             return None
         nonce = request.nonce
         if nonce is None and self._settings.require_nonce:

@@ -49,7 +49,7 @@ def _single(request: Request, name: str, *, required: bool) -> str | None:
 async def _multi_collateral_symbol(tx: SqlTx, request: Request) -> str:
     symbol = _single(request, "symbol", required=True)
     assert symbol is not None
-    record = await tx.instrument(symbol)
+    record = None if "\x00" in symbol else await tx.instrument(symbol)  # no symbol holds a NUL (PostgreSQL refuses it)
     if record is None:
         raise ContractDoesNotExist
     if not record.instrument.is_multi_collateral:
