@@ -9,7 +9,23 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("LEVPREF_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """``LEVPREF_PG_BIN``, else the newest ``/usr/lib/postgresql/N/bin`` (Debian and Ubuntu packages)."""
+    configured = os.environ.get("LEVPREF_PG_BIN")
+    if configured:
+        return Path(configured)
+    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parent.parent.name.isdigit()]
+    return max(found, key=lambda p: int(p.parent.name), default=Path("/usr/lib/postgresql/15/bin"))
+
+
+PG_BIN = _pg_bin()
+
+
+def _major(bin_dir: Path) -> int:
+    """The server's major version (``initdb (PostgreSQL) 15.18`` → 15)."""
+    out = subprocess.run([str(bin_dir / "initdb"), "--version"], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1].split(".")[0])
 
 
 def free_port() -> int:
@@ -20,10 +36,11 @@ def free_port() -> int:
 
 class PostgresCluster:
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="levpref-pg-"))
+        self._as_postgres = os.geteuid() == 0  # root runs the server as the packages' postgres user
+        # That user must reach the directory: under /tmp, not a TMPDIR inside root's home.
+        self.root = Path(tempfile.mkdtemp(prefix="levpref-pg-", dir="/tmp" if self._as_postgres else None))
         self.data = self.root / "data"
         self.port = free_port()
-        self._as_postgres = os.geteuid() == 0
 
     def _run(self, *args: str) -> None:
         command = list(args)
@@ -50,8 +67,7 @@ class PostgresCluster:
             "-E",
             "UTF8",
             # A collation like production's (not C): SQL that sorts text by the database's collation shows up.
-            "--locale-provider=icu",
-            "--icu-locale=en-US",
+            *(["--locale-provider=icu", "--icu-locale=en-US"] if _major(PG_BIN) >= 15 else []),
             "--no-sync",
         )
         opts = (
