@@ -116,6 +116,10 @@ async def get_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[P
 
 
 async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
+    """Order: ``requiredArgumentMissing`` (symbol, pnlPreference) → 87 → 88 → ``marketUnavailable`` → 89 → 90."""
+    for name in ("symbol", "pnlPreference"):
+        if request.params.get(name, [""]) == [""]:
+            raise RequiredArgumentMissing
     symbol = await _multi_collateral_symbol(tx, request)
     currency = _single(request, "pnlPreference", required=True)
     assert currency is not None
