@@ -1,32 +1,35 @@
 """The PostgreSQL store: a psycopg 3 async connection pool; row locks serialise writers per key and account.
 
 Rules:
-- Each transaction is ``READ COMMITTED`` with ``SELECT … FOR UPDATE`` on the API key row and the account row
-  (always in that order), so changes of one account are serial across every process and node.
+- Each transaction is ``READ COMMITTED`` (set on every pooled connection, whatever the server's default) with
+  ``SELECT … FOR UPDATE`` on the API key row and then the account row, always in that order, so the changes of
+  one key and of one account are serial across every process and node. Each statement after a lock reads the
+  latest committed rows.
 - Nonces have a primary key ``(public_key, nonce)``: even a bug in locking cannot accept a nonce twice.
-- Migrations run under an advisory lock, so several nodes can start at once.
+- Migrations run under a transaction-scoped advisory lock, so several nodes can start at once.
+- The SQL is the shared text of ``sql.py``; only the placeholders differ (``?`` → ``%s``, a literal ``%`` → ``%%``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import Params, Row, SqlTx
 
-_MIGRATION_LOCK = 7_402_1117
+_MIGRATION_LOCK = 74_021_117  # the advisory lock key of migrations (any constant shared by all nodes)
+_AUTOID = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
 
 @lru_cache(maxsize=512)
 def _pg(sql: str) -> str:
-    return re.sub(r"\?", "%s", sql)
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class _PgDriver:
@@ -44,10 +47,24 @@ class _PgDriver:
         return cur.rowcount
 
 
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    """Every pooled connection: explicit transactions at READ COMMITTED (the locking rules above rely on it)."""
+    await conn.set_autocommit(False)
+    await conn.set_isolation_level(IsolationLevel.READ_COMMITTED)
+
+
 class PostgresStore:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
         self.url = url
-        self._pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False)
+        self._pool = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            configure=_configure,
+            kwargs={"application_name": "levpref"},
+            name="levpref",
+        )
 
     async def open(self) -> None:
         await self._pool.open(wait=True, timeout=30)
@@ -58,6 +75,7 @@ class PostgresStore:
             yield SqlTx(_PgDriver(conn))
 
     async def migrate(self) -> int:
+        """Apply pending migrations in one transaction; returns the schema version."""
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -66,7 +84,7 @@ class PostgresStore:
             current = int(row[0]) if row and row[0] is not None else 0
             for version, sql in MIGRATIONS:
                 if version > current:
-                    for stmt in statements(sql.replace("{autoid}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")):
+                    for stmt in statements(sql.replace("{autoid}", _AUTOID)):
                         await conn.execute(stmt.encode())
                     await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
                     current = version

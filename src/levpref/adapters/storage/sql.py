@@ -361,7 +361,13 @@ class SqlTx:
 
     # --- whole world -----------------------------------------------------------------------------------
     async def clear_world(self) -> None:
-        """Delete every operator-controlled row (the audit log and meta stay)."""
+        """Delete every operator-controlled row (the audit log and meta stay).
+
+        Locks every key row and then every account row first, in the order requests take them, so that a reload
+        during traffic waits for the requests in flight instead of deadlocking with them."""
+        if self._db.for_update:
+            await self._db.fetchall(f"SELECT public_key FROM api_keys ORDER BY public_key {self._db.for_update}")
+            await self._db.fetchall(f"SELECT id FROM accounts ORDER BY id {self._db.for_update}")
         for table in (
             "nonces",
             "ip_failures",
