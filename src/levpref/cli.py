@@ -53,6 +53,8 @@ def _config(args: argparse.Namespace, **extra: object) -> Config:
             "scenario",
             "nonce_window",
             "log_level",
+            "max_header_bytes",
+            "read_timeout",
         )
     }
     if getattr(args, "require_nonce", False):
@@ -108,13 +110,14 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
         port=config.port,
         workers=config.workers,
         loop="uvloop",
-        http="httptools",
+        http="levpref.adapters.http.protocol:BoundedHttpToolsProtocol",  # httptools + head size/read time bounds
+        ws="none",
         lifespan="on",
         access_log=False,
         log_level=config.log_level,
         timeout_keep_alive=30,
         limit_concurrency=2048,
-        h11_max_incomplete_event_size=65536,
+        h11_max_incomplete_event_size=config.max_header_bytes,
     )
 
 
@@ -172,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--nonce-window", type=int)
         p.add_argument("--require-nonce", action="store_true", help="refuse private requests without Nonce")
         p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"])
+        p.add_argument("--max-header-bytes", type=int, help="largest request head (line + headers), default 65536")
+        p.add_argument("--read-timeout", type=int, help="seconds a request may take to arrive whole, default 10")
     serve.add_argument("--scenario", help="a scenario file (TOML/JSON) to load at start, replacing the state")
 
     mig = sub.add_parser("migrate", help="apply database migrations")

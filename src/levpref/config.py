@@ -27,6 +27,8 @@ class Config:
     require_nonce: bool = False
     failed_auth_limit: int = 20
     max_body: int = 65536
+    max_header_bytes: int = 65536
+    read_timeout: int = 10
     sqlite_synchronous: str = "NORMAL"
     pg_pool_size: int = 8
     trust_forwarded: bool = False
@@ -57,6 +59,10 @@ class Config:
             raise ValueError("sqlite synchronous must be NORMAL, FULL or EXTRA (never below NORMAL)")
         if not 1 <= self.nonce_window <= 100_000:
             raise ValueError("nonce window must be between 1 and 100000")
+        if not 1024 <= self.max_header_bytes <= 16 * 1024 * 1024:
+            raise ValueError("max header bytes must be between 1024 and 16777216")
+        if not 1 <= self.read_timeout <= 3600:
+            raise ValueError("read timeout must be between 1 and 3600 seconds")
 
     @property
     def is_sqlite(self) -> bool:

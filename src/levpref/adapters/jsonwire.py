@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 import msgspec
@@ -26,5 +26,7 @@ def loads(data: bytes | str) -> Any:
 
 def money(value: Decimal) -> Decimal:
     """A USD amount for the wire: at most 8 decimals, plain notation (``30003.00030003``, ``0``, ``10000``)."""
-    q = value.quantize(_EIGHT, rounding=ROUND_HALF_EVEN).normalize()
+    with localcontext() as ctx:
+        ctx.prec = 60  # the default 28 digits cannot quantize amounts of 1e20 and more to 1e-8
+        q = value.quantize(_EIGHT, rounding=ROUND_HALF_EVEN).normalize()
     return Decimal(format(q, "f"))

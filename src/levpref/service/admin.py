@@ -28,7 +28,7 @@ from levpref.service.records import (
     PositionRecord,
     PreferenceRecord,
 )
-from levpref.service.scenario import KeySpec, Scenario, amount
+from levpref.service.scenario import KeySpec, Scenario, amount, valid_expiry
 
 WORLD = "*"
 
@@ -339,6 +339,8 @@ class AdminService:
             raise ScenarioError("access must be 'full' or 'read'")
         if isinstance(rate_budget, bool) or not isinstance(rate_budget, int) or not 1 <= rate_budget <= 10**9:
             raise ScenarioError("rate_budget must be an integer from 1 to 1e9")
+        if expires_ms is not None and not valid_expiry(expires_ms):
+            raise ScenarioError("expires_ms must be an integer from 0 to 2**63 - 1 (ms since the epoch)")
         public, secret = new_key_pair()
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)

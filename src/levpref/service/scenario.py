@@ -28,6 +28,9 @@ ACCESS_LEVELS = ("full", "read")
 DEFAULT_RATE_BUDGET = 500
 
 
+MAX_AMOUNT = Decimal("1e12")  # far above any real balance, price or size; keeps every margin product computable
+
+
 def amount(value: Any, what: str, *, positive: bool = False, allow_negative: bool = False) -> Decimal:
     """A finite Decimal from a string or number, or a ``ScenarioError`` naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
@@ -38,6 +41,8 @@ def amount(value: Any, what: str, *, positive: bool = False, allow_negative: boo
         raise ScenarioError(f"{what} must be a decimal number, got {str(value)[:40]!r}") from None
     if not number.is_finite():
         raise ScenarioError(f"{what} must be finite")
+    if number.copy_abs() >= MAX_AMOUNT:  # copy_abs: abs() would round, and overflow on 1e999999999
+        raise ScenarioError(f"{what} must be less than 1e12 in magnitude")
     if positive and number <= 0:
         raise ScenarioError(f"{what} must be greater than 0")
     if not allow_negative and number < 0:
@@ -105,6 +110,11 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
         data = {**data, "instruments": [*list(listed), *list(data.get("instruments", []))]}
         del data["instruments_file"]
     return dict(data)
+
+
+def valid_expiry(value: Any) -> bool:
+    """An ``expires_ms`` the stores can hold: an integer from 0 to 2**63 - 1 (a 64-bit SQL integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def _str(value: Any, what: str, max_len: int = 64) -> str:
@@ -248,6 +258,6 @@ def _key(raw: Any, account_id: str) -> KeySpec:
     if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= 10**9:
         raise ScenarioError(f"account {account_id}: rate_budget must be an integer from 1 to 1e9")
     expires = raw.get("expires_ms")
-    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)):
+    if expires is not None and not valid_expiry(expires):
         raise ScenarioError(f"account {account_id}: expires_ms must be an integer (ms since the epoch)")
     return KeySpec(public, secret, str(access), budget, expires, bool(raw.get("revoked", False)))

@@ -88,7 +88,7 @@ class AdminApi:
             if content_type == "application/toml" and path == "/admin/v1/scenario":
                 return tomllib.loads(body.decode("utf-8"), parse_float=Decimal)
             data = jsonwire.loads(body)
-        except (ValueError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (ValueError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):  # deep nesting too
             raise AdminBadRequest("the body is not valid JSON (or TOML for a scenario)") from None
         return data
 

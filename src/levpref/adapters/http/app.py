@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http import observability, render
+from levpref.adapters.http import observability, openapi, render
 from levpref.adapters.http.admin import AdminApi
-from levpref.adapters.http.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
+from levpref.adapters.http.asgi import BodyTooLarge, ClientDisconnected, Receive, Scope, Send, read_body, send_json
 from levpref.errors import FailedAuthLimitExceeded, LevprefError
 from levpref.service.kraken import Endpoint, KrakenRequest, KrakenService
 
@@ -150,16 +150,23 @@ class LevprefApp:
             body = await read_body(receive, self.max_body)
         except BodyTooLarge:
             return render.routing_error(413)
+        except ClientDisconnected:
+            return render.routing_error(400)  # nobody will read it: the connection is gone
         headers = _headers(scope)
         if path.startswith("/admin/"):
             trace.endpoint = "admin"
-            return await self.admin.handle(method, path, body, headers, request_id)
+            # route on the path as sent: a percent-encoded "/" inside an id is not a separator
+            raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
+            return await self.admin.handle(method, raw_path, body, headers, request_id)
         if path == "/health":
             trace.endpoint = "health"
             return render.admin_ok({"status": "ok"})
         if path == "/ready":
             trace.endpoint = "ready"
             return await self._ready()
+        if path == "/openapi.json":
+            trace.endpoint = "openapi"
+            return (200, openapi.document_bytes()) if method == "GET" else render.routing_error(405)
         if path == _INSTRUMENTS:
             trace.endpoint = "GET instruments"
             if method != "GET":

@@ -15,13 +15,17 @@ class BodyTooLarge(Exception):
     """The request body exceeded the configured limit."""
 
 
+class ClientDisconnected(Exception):
+    """The client went away (or the server gave up on it) before the whole body arrived: nothing may be done."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnected  # a truncated body must never be acted on (e.g. half a TOML scenario)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

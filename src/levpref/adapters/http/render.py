@@ -57,13 +57,19 @@ def outcome_of(error: LevprefError) -> str:
     return error.code if isinstance(error, KrakenError) else ServerError.code
 
 
+ROUTING_STATUS = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+}
+
+
 def routing_error(status: int) -> Response:
-    name = {
-        404: "NOT_FOUND",
-        405: "METHOD_NOT_ALLOWED",
-        413: "PAYLOAD_TOO_LARGE",
-        431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
-    }[status]
+    name = ROUTING_STATUS[status]
     body = {
         "status": name,
         "result": "error",
