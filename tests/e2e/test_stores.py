@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 
 from tests.support import world
@@ -28,3 +33,30 @@ def test_lists_are_sorted_by_symbol_in_code_point_order_on_every_store(
     instruments = [i["symbol"] for i in http.get("/derivatives/api/v3/instruments").json()["instruments"]]
     assert instruments == sorted(instruments)
     assert set(SYMBOLS) <= set(instruments)
+
+
+OPEN_AT_ONCE = """
+import asyncio, sys, time
+from levpref.adapters.storage.sqlite import SqliteStore
+folder, start, files = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+for i in range(files):
+    while time.time() < start + i * 0.05:  # every process opens file i at the same moment (spin: sleep is coarse)
+        pass
+    asyncio.run(SqliteStore(f"{folder}/{i}.db").migrate())
+"""
+
+
+def test_several_processes_can_open_a_new_sqlite_file_at_the_same_moment(tmp_path: Path) -> None:
+    """Nodes started together on a fresh file all switch it to WAL at once; none may fail with "locked"."""
+    files, start = 20, time.time() + 1.0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(tmp_path), str(start), str(files)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    errors = [proc.communicate(timeout=120)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, errors
+    assert len(list(tmp_path.glob("*.db"))) == files

@@ -5,6 +5,7 @@ Rules:
   ``busy_timeout`` makes the others wait rather than fail.
 - A commit in WAL mode with ``synchronous=NORMAL`` is in the WAL file before the response is sent, so it
   survives a killed process (not necessarily a power cut; use ``synchronous=FULL`` for that).
+- Several processes may open one file, also a new one at the same moment (the switch to WAL is retried).
 - Calls are synchronous inside ``async`` methods: a transaction never yields to the event loop, and a
   process-wide lock keeps concurrent requests of this process from interleaving on the connection.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +37,20 @@ class _SqliteDriver:
         return self._conn.execute(sql, params).rowcount
 
 
+def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Switch the file to WAL. On a new file several processes may switch it at once: the switch then fails at once
+    with "database is locked" (SQLite does not wait on it as it does on other locks), so try again until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteStore:
     def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
         if path != ":memory:":
@@ -42,7 +58,7 @@ class SqliteStore:
         self.path = path
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._conn.execute("PRAGMA busy_timeout = 30000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(self._conn)
         self._conn.execute(f"PRAGMA synchronous = {synchronous}")
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = asyncio.Lock()
