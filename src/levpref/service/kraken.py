@@ -162,9 +162,12 @@ class KrakenService:
         if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
             raise FailedAuthLimitExceeded
         key = await self._verified_key(tx, request)
-        if key is None:
-            for name, level in zip(buckets, levels, strict=True):
-                _, charged = take(level, 1, limit, FAILED_AUTH_PERIOD_MS, now)
+        if key is None:  # charge under the buckets' row locks: other processes may be charging them right now
+            locked = [await tx.lock_ip_bucket(name, Bucket.full(limit, now)) for name in buckets]
+            charges = [take(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in locked]
+            if not all(fits for fits, _ in charges):
+                raise FailedAuthLimitExceeded
+            for name, (_, charged) in zip(buckets, charges, strict=True):
                 await tx.save_ip_bucket(name, charged)
             raise AuthenticationError
         if endpoint.needs_full_access and key.access != "full":
