@@ -112,6 +112,7 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
         loop="uvloop",
         http="levpref.adapters.http.protocol:BoundedHttpToolsProtocol",  # httptools + head size/read time bounds
         ws="none",
+        proxy_headers=False,  # the app decides whether to trust X-Forwarded-For (LEVPREF_TRUST_FORWARDED)
         lifespan="on",
         access_log=False,
         log_level=config.log_level,

@@ -24,9 +24,14 @@ def loads(data: bytes | str) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def money(value: Decimal) -> Decimal:
+def number(value: Decimal) -> msgspec.Raw:
+    """A JSON number in plain notation, digits exactly as held (``0.00000001``, never ``1E-8``)."""
+    return msgspec.Raw(format(value, "f").encode("ascii"))
+
+
+def money(value: Decimal) -> msgspec.Raw:
     """A USD amount for the wire: at most 8 decimals, plain notation (``30003.00030003``, ``0``, ``10000``)."""
     with localcontext() as ctx:
         ctx.prec = 60  # the default 28 digits cannot quantize amounts of 1e20 and more to 1e-8
         q = value.quantize(_EIGHT, rounding=ROUND_HALF_EVEN).normalize()
-    return Decimal(format(q, "f"))
+    return number(q)

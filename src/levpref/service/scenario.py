@@ -123,12 +123,24 @@ def _str(value: Any, what: str, max_len: int = 64) -> str:
     return value
 
 
+_WORLD_KEYS = frozenset({"instruments", "collateral_currencies", "marks", "accounts"})
+_ACCOUNT_KEYS = frozenset({"id", "active", "collateral", "keys", "positions", "preferences"})
+
+
+def _known(data: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Refuse unknown keys: a typo (``acounts``) must not silently load an empty world."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where} has unknown keys: {', '.join(k[:40] for k in unknown[:5])}")
+
+
 def parse_scenario(data: Any) -> Scenario:
     """Validate a raw scenario; raises ``ScenarioError`` naming the first problem."""
     if not isinstance(data, dict):
         raise ScenarioError("a scenario is an object at the top level")
     if "instruments_file" in data:
         raise ScenarioError("instruments_file is only allowed in a scenario file")
+    _known(data, _WORLD_KEYS, "the scenario")
     scenario = Scenario()
     instruments = data.get("instruments", [])
     if not isinstance(instruments, list):
@@ -178,6 +190,7 @@ def _account(raw: Any, instruments: dict[str, dict[str, Any]], scenario: Scenari
     if not isinstance(raw, dict):
         raise ScenarioError("each account must be an object")
     account_id = _str(raw.get("id"), "account id")
+    _known(raw, _ACCOUNT_KEYS, f"account {account_id}")
     collateral = {}
     for currency, qty in _table(raw, "collateral").items():
         if currency not in scenario.currencies:

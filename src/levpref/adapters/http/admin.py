@@ -54,7 +54,7 @@ class AdminApi:
 
     def _authorised(self, headers: dict[str, list[str]]) -> bool:
         values = headers.get("authorization", [])
-        if len(values) != 1 or not values[0].startswith("Bearer "):
+        if len(values) != 1 or values[0][:7].lower() != "bearer ":  # the scheme is case-insensitive (RFC 9110)
             return False
         presented = token_hash(values[0][len("Bearer ") :])
         return hmac.compare_digest(presented, self._token_sha256)

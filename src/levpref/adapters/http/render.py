@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from levpref.adapters import jsonwire
-from levpref.adapters.jsonwire import money
+from levpref.adapters.jsonwire import money, number
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import decimal_text, iso_time
@@ -103,7 +103,7 @@ def flex(summary: FlexSummary) -> dict[str, Any]:
     return {
         "type": "multiCollateralMarginAccount",
         "currencies": {
-            c: {"quantity": q, "value": money(v), "collateral": money(cv), "available": money(a)}
+            c: {"quantity": number(q), "value": money(v), "collateral": money(cv), "available": money(a)}
             for c, (q, v, cv, a) in summary.currencies.items()
         },
         "initialMargin": money(summary.initial_margin),
@@ -131,9 +131,9 @@ def open_positions(positions: list[OpenPosition]) -> dict[str, Any]:
         item: dict[str, Any] = {
             "side": "long" if p.record.size > 0 else "short",
             "symbol": p.record.symbol,
-            "price": p.record.entry_price,
+            "price": number(p.record.entry_price),
             "fillTime": p.record.fill_time,
-            "size": abs(p.record.size),
+            "size": number(abs(p.record.size)),
             "unrealizedFunding": Decimal(0),
             "pnlCurrency": p.pnl_currency,
         }
