@@ -227,6 +227,9 @@ def test_an_accepted_change_is_audited_with_who_when_before_after_and_margin_mov
             "ScenarioError",
         ),
         ("PUT", "/admin/v1/scenario", None, b"[1, 2]", 400, "AdminBadRequest"),
+        ("PUT", "/admin/v1/scenario", None, b'{"acounts": []}', 400, "ScenarioError"),
+        ("PUT", "/admin/v1/scenario", None, b'{"accounts": [{"id": "x", "colateral": {}}]}', 400, "ScenarioError"),
+        ("GET", "/admin/v1/scenario", {"Authorization": "bearer wrong-token"}, None, 401, "AdminUnauthorized"),
     ],
 )
 def test_admin_refusals_are_clear_json_errors_and_change_nothing(
