@@ -63,7 +63,9 @@ async def build_app(config: Config) -> LevprefApp:
         store, box, AuthSettings(config.nonce_window, config.require_nonce, config.failed_auth_limit)
     )
     admin = AdminApi(AdminService(store, box), stored or token_hash(secrets.token_urlsafe(32)))
-    return LevprefApp(kraken, admin, max_body=config.max_body, trust_forwarded=config.trust_forwarded)
+    return LevprefApp(
+        kraken, admin, max_body=config.max_body, trust_forwarded=config.trust_forwarded, on_shutdown=store.close
+    )
 
 
 class LazyApp:

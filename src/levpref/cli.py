@@ -152,10 +152,9 @@ def _rotate_master_key(config: Config, now: int) -> None:
         print(f"re-sealed {count} secrets; set LEVPREF_MASTER_KEY={base64.b64encode(new_key).decode()}")
         return
     pending = pending_key_file(config.key_file)
-    if pending.exists():
-        new_key = base64.b64decode(pending.read_text().strip())
-    else:
+    if not pending.exists():  # else resume an interrupted rotation with its key
         write_key_file(pending, new_key)
+    new_key = base64.b64decode(pending.read_text().strip())
     count = asyncio.run(_with_admin(config, lambda a: a.reseal_secrets(SecretBox(new_key), now)))
     os.replace(pending, config.key_file)
     print(f"re-sealed {count} secrets under a new master key in {config.key_file}")

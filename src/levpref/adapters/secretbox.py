@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -85,11 +86,21 @@ def pending_key_file(key_file: Path) -> Path:
 
 
 def write_key_file(path: Path, key: bytes) -> None:
-    """Write a key file readable by its owner only; never overwrites."""
+    """Write a key file readable by its owner only, atomically, and never over an existing one: the key is
+    written to a private temporary file that is then hard-linked into place (``link`` fails if the name exists), so
+    several processes starting at once agree on one key and none ever reads a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(key).decode("ascii") + "\n")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(key).decode("ascii") + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won the race: its key is the key
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def new_key_pair() -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -90,12 +91,19 @@ class Trace:
 
 class LevprefApp:
     def __init__(
-        self, kraken: KrakenService, admin: AdminApi, *, max_body: int = 65536, trust_forwarded: bool = False
+        self,
+        kraken: KrakenService,
+        admin: AdminApi,
+        *,
+        max_body: int = 65536,
+        trust_forwarded: bool = False,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.kraken = kraken
         self.admin = admin
         self.max_body = max_body
         self.trust_forwarded = trust_forwarded
+        self._on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -139,6 +147,8 @@ class LevprefApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self._on_shutdown is not None:
+                    await self._on_shutdown()  # e.g. close the database pool, so PostgreSQL sees a clean goodbye
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
