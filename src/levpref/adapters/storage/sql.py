@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 
 from levpref.adapters import jsonwire
@@ -383,6 +384,8 @@ class SqlTx:
             await self._db.execute(f"DELETE FROM {table}")
 
 
+@lru_cache(maxsize=8192)
 def _instrument_record(raw_text: str) -> InstrumentRecord:
+    """Parse a stored instrument once per distinct stored text (callers must not mutate ``raw``)."""
     raw = jsonwire.loads(raw_text)
     return InstrumentRecord(instrument_from_wire(raw), raw)

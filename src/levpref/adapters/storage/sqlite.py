@@ -63,17 +63,56 @@ class SqliteStore:
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = asyncio.Lock()
         self._driver = _SqliteDriver(self._conn)
+        self._group: asyncio.Future[None] | None = None  # the open group's commit, awaited by all its members
+        self._active = False
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
+        """One use case's transaction, committed as part of a group (group commit).
+
+        The first transaction of an event-loop turn opens the group (``BEGIN IMMEDIATE``) and schedules its
+        ``COMMIT`` for the end of the turn; each transaction runs inside its own savepoint, so a failing one rolls
+        back alone. A transaction returns only after its group's ``COMMIT``: nothing is acknowledged before it is
+        durable, and a failed commit fails every member. Transactions never interleave: their bodies do not
+        suspend on this store, and the lock guards the rest.
+        """
         async with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self._group is None:
+                self._conn.execute("BEGIN IMMEDIATE")
+                loop = asyncio.get_running_loop()
+                self._group = loop.create_future()
+                loop.call_soon(self._commit_group)
+            group = self._group
+            self._active = True
+            self._conn.execute("SAVEPOINT use_case")
             try:
                 yield SqlTx(self._driver)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK TO use_case")
+                self._conn.execute("RELEASE use_case")
                 raise
+            else:
+                self._conn.execute("RELEASE use_case")
+            finally:
+                self._active = False
+        await group
+
+    def _commit_group(self) -> None:
+        group = self._group
+        if group is None:
+            return
+        if self._active:  # a member is mid-body (it suspended): commit once it is done
+            asyncio.get_running_loop().call_soon(self._commit_group)
+            return
+        self._group = None
+        try:
             self._conn.execute("COMMIT")
+        except Exception as exc:  # every member of the group fails; nothing of it was acknowledged
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            group.set_exception(exc)
+            return
+        group.set_result(None)
 
     async def migrate(self) -> int:
         """Apply pending migrations; returns the schema version."""
@@ -95,6 +134,7 @@ class SqliteStore:
         return current
 
     async def close(self) -> None:
+        self._commit_group()
         self._conn.close()
 
     def describe(self) -> dict[str, Any]:
