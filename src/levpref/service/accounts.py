@@ -21,34 +21,29 @@ class AccountView:
 
 
 async def load_account(tx: SqlTx, account_id: str) -> AccountView:
-    balances = await tx.balances(account_id)
-    currencies = {c.currency: c for c in await tx.currencies()}
-    collateral = []
-    for currency, quantity in balances.items():
-        c = currencies.get(currency)
-        if c is not None:  # a balance in a currency no longer listed has no collateral value
-            collateral.append(CollateralBalance(currency, quantity, c.price, c.haircut))
-    records = tuple(await tx.positions(account_id))
-    marks = await tx.marks()
+    """Three queries whatever the account's size: collateral, positions at market, preferences."""
+    collateral = [
+        CollateralBalance(c, q, price, haircut) for c, q, price, haircut in await tx.collateral_of(account_id)
+    ]
+    records = []
     positions = []
-    for record in records:
-        inst = await tx.instrument(record.symbol)
+    for record, inst, mark in await tx.positions_at_market(account_id):
+        records.append(record)
         if inst is None or inst.instrument.schedule is None:
             continue  # positions are only admitted in multi-collateral contracts (checked when set)
-        mark = marks.get(record.symbol, record.entry_price)
         positions.append(
             Position(
                 record.symbol,
                 record.size,
                 record.entry_price,
-                mark,
+                record.entry_price if mark is None else mark,
                 inst.instrument.contract_size,
                 inst.instrument.schedule,
                 record.allocated_margin,
             )
         )
     prefs = {p.symbol: p for p in await tx.preferences(account_id)}
-    return AccountView(MarginAccount.of(collateral, positions), records, prefs)
+    return AccountView(MarginAccount.of(collateral, positions), tuple(records), prefs)
 
 
 async def require_multi_collateral(tx: SqlTx, symbol: str) -> tuple[Decimal, str]:

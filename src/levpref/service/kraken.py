@@ -158,7 +158,8 @@ class KrakenService:
         buckets = [f"ip:{request.client_ip}"]
         if _usable_key_name(request.api_key):
             buckets.append(f"key:{request.api_key}")
-        levels = [await tx.ip_bucket(name) or Bucket.full(limit, now) for name in buckets]
+        stored = await tx.failure_buckets(buckets)
+        levels = [stored.get(name) or Bucket.full(limit, now) for name in buckets]
         if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
             raise FailedAuthLimitExceeded
         key = await self._verified_key(tx, request)

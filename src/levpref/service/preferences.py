@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from levpref.adapters.storage.sql import SqlTx
+from levpref.domain.instruments import Instrument
 from levpref.domain.margin import FlexSummary, Outcome, decide_leverage_change, flex_summary
 from levpref.domain.preferences import is_currency_code, parse_max_leverage
 from levpref.errors import (
@@ -46,7 +47,8 @@ def _single(request: Request, name: str, *, required: bool) -> str | None:
     return values[0]
 
 
-async def _multi_collateral_symbol(tx: SqlTx, request: Request) -> str:
+async def _multi_collateral_instrument(tx: SqlTx, request: Request) -> Instrument:
+    """The instrument named by ``symbol``: 87 if unknown, 88 if not multi-collateral, unavailable if halted."""
     symbol = _single(request, "symbol", required=True)
     assert symbol is not None
     record = None if "\x00" in symbol else await tx.instrument(symbol)  # no symbol holds a NUL (PostgreSQL refuses it)
@@ -56,25 +58,21 @@ async def _multi_collateral_symbol(tx: SqlTx, request: Request) -> str:
         raise ContractNotMultiCollateral
     if not record.instrument.tradeable:
         raise MarketUnavailable
-    return symbol
+    return record.instrument
 
 
 async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
-    symbol = await _multi_collateral_symbol(tx, request)
+    instrument = await _multi_collateral_instrument(tx, request)
+    symbol = instrument.symbol
+    assert instrument.schedule is not None  # multi-collateral instruments have one
     text = _single(request, "maxLeverage", required=False)
     max_leverage = None if text is None else parse_max_leverage(text)
     await tx.lock_account(key.account_id)
     view = await load_account(tx, key.account_id)
     position = view.margin.position(symbol)
-    if max_leverage is not None and position is not None:
-        if not position.schedule.allows_leverage(max_leverage, position.notional):
-            raise InvalidArgument
-    elif max_leverage is not None:
-        record = await tx.instrument(symbol)
-        assert record is not None
-        assert record.instrument.schedule is not None
-        if not record.instrument.schedule.allows_leverage(max_leverage, Decimal(0)):
-            raise InvalidArgument
+    notional = Decimal(0) if position is None else position.notional
+    if max_leverage is not None and not instrument.schedule.allows_leverage(max_leverage, notional):
+        raise InvalidArgument  # above the cap of the margin schedule at the current notional (SPEC §3.3)
     current = view.preferences.get(symbol, PreferenceRecord(symbol, None, None))
     if current.max_leverage == max_leverage:
         return  # already so: harmless repeat
@@ -120,7 +118,7 @@ async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
     for name in ("symbol", "pnlPreference"):
         if request.params.get(name, [""]) == [""]:
             raise RequiredArgumentMissing
-    symbol = await _multi_collateral_symbol(tx, request)
+    symbol = (await _multi_collateral_instrument(tx, request)).symbol
     currency = _single(request, "pnlPreference", required=True)
     assert currency is not None
     if not is_currency_code(currency):

@@ -183,6 +183,12 @@ class SqlTx:
         row = await self._one("SELECT level, updated_ms FROM ip_failures WHERE ip = ?", (ip,))
         return None if row is None else Bucket(int(row[0]), int(row[1]))
 
+    async def failure_buckets(self, names: list[str]) -> dict[str, Bucket]:
+        """The failed-authentication buckets among ``names`` that exist, in one query."""
+        marks = ", ".join("?" for _ in names)
+        rows = await self._db.fetchall(f"SELECT ip, level, updated_ms FROM ip_failures WHERE ip IN ({marks})", names)
+        return {str(r[0]): Bucket(int(r[1]), int(r[2])) for r in rows}
+
     async def lock_ip_bucket(self, ip: str, fresh: Bucket) -> Bucket:
         """The failed-authentication bucket ``ip`` (created as ``fresh`` when new), locked for the rest of the
         transaction, so that concurrent failures in several processes each charge it (no lost update)."""
@@ -278,6 +284,34 @@ class SqlTx:
             (account_id,),
         )
         return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in _by_key(rows)]
+
+    async def positions_at_market(
+        self, account_id: str
+    ) -> list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]:
+        """The account's positions with their instruments and marks, in one query (sorted by symbol)."""
+        rows = await self._db.fetchall(
+            "SELECT p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, i.raw, m.price "
+            "FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
+            "LEFT JOIN marks m ON m.symbol = p.symbol WHERE p.account_id = ?",
+            (account_id,),
+        )
+        return [
+            (
+                PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])),
+                None if r[5] is None else _instrument_record(r[5]),
+                _dec(r[6]),
+            )
+            for r in _by_key(rows)
+        ]
+
+    async def collateral_of(self, account_id: str) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+        """``(currency, quantity, price, haircut)`` of the account's balances in listed currencies, by currency."""
+        rows = await self._db.fetchall(
+            "SELECT b.currency, b.quantity, c.price, c.haircut FROM balances b "
+            "JOIN collateral_currencies c ON c.currency = b.currency WHERE b.account_id = ?",
+            (account_id,),
+        )
+        return [(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3])) for r in _by_key(rows)]
 
     async def set_position(self, account_id: str, p: PositionRecord) -> None:
         await self._db.execute(
