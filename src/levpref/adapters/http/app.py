@@ -79,6 +79,19 @@ _RENDERERS: dict[Endpoint, Any] = {
 }
 
 
+class RequestIds:
+    """Request ids unique across processes without a syscall per request: 8 random hex digits chosen once per
+    process, then a counter (16 hex digits in all)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(4)
+        self._count = 0
+
+    def next(self) -> str:
+        self._count = (self._count + 1) & 0xFFFFFFFF
+        return f"{self._prefix}{self._count:08x}"
+
+
 @dataclass(slots=True)
 class Trace:
     """What the edge learns about a request while answering it, for metrics and the access log."""
@@ -104,6 +117,7 @@ class LevprefApp:
         self.max_body = max_body
         self.trust_forwarded = trust_forwarded
         self._on_shutdown = on_shutdown
+        self._request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -111,7 +125,7 @@ class LevprefApp:
             return
         if scope["type"] != "http":
             return
-        trace = Trace(secrets.token_hex(8))
+        trace = Trace(self._request_ids.next())
         started = time.perf_counter()
         if scope["path"] == "/metrics" and scope["method"] == "GET":
             page, content_type = observability.exposition()

@@ -39,9 +39,15 @@ _DECISION_BY_OUTCOME = {
 }
 
 
+_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def observe(endpoint: str, outcome: str, seconds: float, *, limit_scope: str | None = None) -> None:
-    REQUESTS.labels(endpoint, outcome).inc()
-    LATENCY.labels(endpoint).observe(seconds)
+    children = _children.get((endpoint, outcome))
+    if children is None:  # labels() is a lookup with locks; the label sets are few and bounded
+        children = _children[(endpoint, outcome)] = (REQUESTS.labels(endpoint, outcome), LATENCY.labels(endpoint))
+    children[0].inc()
+    children[1].observe(seconds)
     if endpoint == "PUT leveragepreferences" and outcome in _DECISION_BY_OUTCOME:
         DECISIONS.labels(_DECISION_BY_OUTCOME[outcome]).inc()
     if outcome == "apiLimitExceeded":

@@ -18,6 +18,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
+import msgspec
+
 from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import instrument_from_wire
 from levpref.ratelimit import Bucket
@@ -50,6 +52,9 @@ def _dec(text: str | None) -> Decimal | None:
 
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+_AUDIT_JSON = msgspec.json.Encoder(order="sorted")
 
 
 def _by_key(rows: list[Row]) -> list[Row]:
@@ -369,8 +374,8 @@ class SqlTx:
                 a.actor,
                 a.action,
                 a.symbol,
-                json.dumps(a.before, sort_keys=True),
-                json.dumps(a.after, sort_keys=True),
+                _AUDIT_JSON.encode(a.before).decode(),
+                _AUDIT_JSON.encode(a.after).decode(),
                 _text(a.margin_moved),
                 a.request_id,
             ),
