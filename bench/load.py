@@ -20,6 +20,7 @@ import resource
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,12 @@ class Run:
 
 
 class CpuMeter:
-    """CPU used during a run, in % of one core: by the server, by the load generator (children of this process),
-    and by everything else on the machine (``foreign``: other people's jobs; a large value spoils the run)."""
+    """CPU used during a run, in % of one core: by the server (the given processes and all their descendants, e.g.
+    levpref and the PostgreSQL cluster), by the load generator (children of this process), and by everything else on
+    the machine (``foreign``: other people's jobs; a large value spoils the run)."""
 
-    def __init__(self, server_pid: int | None) -> None:
-        self.server_pid = server_pid
+    def __init__(self, server_pids: Sequence[int] = ()) -> None:
+        self.server_pids = tuple(server_pids)
 
     def __enter__(self) -> CpuMeter:
         self._start = self._sample()
@@ -77,28 +79,50 @@ class CpuMeter:
     def __exit__(self, *exc: object) -> None:
         self._end = self._sample()
 
-    def _sample(self) -> tuple[float, float, float, float]:
+    def _sample(self) -> tuple[float, float, dict[int, int], float]:
         fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
         ticks = [int(v) for v in fields]
         busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
-        server = 0
-        if self.server_pid is not None:
-            try:
-                stat = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
-                server = int(stat[11]) + int(stat[12])
-            except (OSError, IndexError):
-                server = 0
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.monotonic(), busy / _HZ, server / _HZ, children.ru_utime + children.ru_stime
+        return time.monotonic(), busy / _HZ, _tree_ticks(self.server_pids), children.ru_utime + children.ru_stime
 
     def as_dict(self) -> dict[str, float]:
         seconds = self._end[0] - self._start[0]
-        busy, server, load = (self._end[i] - self._start[i] for i in (1, 2, 3))
+        busy = self._end[1] - self._start[1]
+        server = sum(t - self._start[2].get(pid, 0) for pid, t in self._end[2].items()) / _HZ
+        load = self._end[3] - self._start[3]
 
         def pct(v: float) -> float:
             return round(100.0 * v / seconds, 1) if seconds > 0 else 0.0
 
         return {"server_pct": pct(server), "load_pct": pct(load), "foreign_pct": pct(max(0.0, busy - server - load))}
+
+
+def _tree_ticks(roots: Sequence[int]) -> dict[int, int]:
+    """utime + stime (clock ticks) of ``roots`` and all their descendants, by pid."""
+    if not roots:
+        return {}
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(stat[1])
+        ticks[pid] = int(stat[11]) + int(stat[12])
+    wanted = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parent.items():
+            if ppid in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    return {pid: ticks[pid] for pid in wanted if pid in ticks}
 
 
 _HZ = os.sysconf("SC_CLK_TCK")
@@ -113,7 +137,7 @@ def wrk(
     connections: int = CONNECTIONS,
     rate: float = 0.0,
     offset: int = 0,
-    server_pid: int | None = None,
+    server_pids: Sequence[int] = (),
 ) -> Run:
     """Run wrk against ``base`` with the pre-signed requests of ``signed``."""
     env = {
@@ -126,7 +150,7 @@ def wrk(
     }
     duration = max(1, round(seconds))
     command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s", "-s", str(LUA), base]
-    with CpuMeter(server_pid) as meter:
+    with CpuMeter(server_pids) as meter:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 120, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("LEVPREF_BENCH ")), None)
     if line is None:
@@ -161,7 +185,7 @@ def hey_get(
     seconds: float,
     rate: float,
     connections: int = PACED_CONNECTIONS,
-    server_pid: int | None = None,
+    server_pids: Sequence[int] = (),
 ) -> Run:
     """hey at ``rate`` requests/s (``-q`` is per worker) on one account's signed GET: a cross-check of wrk's pacing.
 
@@ -192,7 +216,7 @@ def hey_get(
         f"Authent: {get_authent}",
         f"{base}/derivatives/api/v3/leveragepreferences",
     ]
-    with CpuMeter(server_pid) as meter:
+    with CpuMeter(server_pids) as meter:
         done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120, check=False)
     out = done.stdout
 

@@ -28,7 +28,8 @@ from bench.world import ROOT
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 SERVER_ENTRY = "RequestResponseCycle.run_asgi"  # uvicorn's call into the ASGI app
-APP_ENTRY = "LevprefApp.__call__"
+ROOT_FRAMES = "(levpref/cli.py"  # ``levpref serve`` → uvicorn.run: on every stack, not request work
+SRC = ROOT / "src"  # where the profiled server's source is (run.py points it at the exported HEAD)
 
 
 def py_spy() -> str | None:
@@ -72,9 +73,9 @@ class Profile:
         levpref = [(f, n) for f, n in self.inclusive.most_common() if "(levpref/" in f and "levpref/cli.py" not in f]
         return {
             "samples": self.samples,
-            "app_share_pct": self.share(self.in_app),
+            "levpref_code_pct": self.share(self.in_app),
             "asgi_call_share_pct": self.share(self.in_server_call),
-            "outside_app_pct": round(100.0 - self.share(self.in_app), 1),
+            "server_only_pct": round(100.0 - self.share(self.in_app), 1),
             "top_inclusive": [{"pct": self.share(n), "function": f} for f, n in levpref[:top]],
             "top_self": [
                 {"pct": self.share(n), "line": f, "source": source_of(f)} for f, n in self.self_lines.most_common(top)
@@ -94,7 +95,7 @@ def source_of(frame: str) -> str:
     found = _FRAME.match(frame)
     if not found or not found["line"] or not found["file"].startswith("levpref/"):
         return ""
-    return linecache.getline(str(ROOT / "src" / found["file"]), int(found["line"])).strip()[:120]
+    return linecache.getline(str(SRC / found["file"]), int(found["line"])).strip()[:120]
 
 
 def read_folded(path: Path) -> Profile:
@@ -110,7 +111,9 @@ def read_folded(path: Path) -> Profile:
         for name in {_strip_line(f) for f in frames}:
             profile.inclusive[name] += count
         profile.self_lines[frames[-1]] += count
-        if any(APP_ENTRY in f for f in frames):
+        # levpref's own code anywhere on the stack (the request handler, the group commit the loop runs for it,
+        # levpref's HTTP protocol subclass); the rest is uvicorn, uvloop, httptools, asyncio
+        if any("(levpref/" in f and ROOT_FRAMES not in f for f in frames):
             profile.in_app += count
         if any(SERVER_ENTRY in f for f in frames):
             profile.in_server_call += count
@@ -119,8 +122,8 @@ def read_folded(path: Path) -> Profile:
 
 def format_profile(title: str, summary: dict[str, Any], top: int = 15) -> str:
     lines = [
-        f"{title}: {summary['samples']} samples; in the levpref app {summary['app_share_pct']}%, "
-        f"outside it (uvicorn, uvloop, httptools) {summary['outside_app_pct']}%",
+        f"{title}: {summary['samples']} samples; with levpref code on the stack {summary['levpref_code_pct']}%, "
+        f"only uvicorn/uvloop/httptools/asyncio {summary['server_only_pct']}%",
         "  inclusive (levpref functions):",
     ]
     lines += [f"    {row['pct']:5.1f}%  {row['function']}" for row in summary["top_inclusive"][:top]]

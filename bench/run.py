@@ -87,6 +87,7 @@ class Bench:
         self.retries = retries
         self.retry_deadline = time.monotonic() + retry_budget
         self.waited: list[float] = []
+        self.database_pids: tuple[int, ...] = ()
         self.wait_deadline = time.monotonic() + retry_budget / 2
 
     def log(self, message: str) -> None:
@@ -130,7 +131,15 @@ class Bench:
     def put(self, server: Server, world: World, seconds: float, *, measured: bool = True, **kw: Any) -> Run:
         def attempt() -> Run:
             before = audit_max(world.database_url)
-            run = wrk(server.base, world.signed, "put", seconds, offset=world.offset, server_pid=server.pid, **kw)
+            run = wrk(
+                server.base,
+                world.signed,
+                "put",
+                seconds,
+                offset=world.offset,
+                server_pids=self.server_pids(server),
+                **kw,
+            )
             # skip what may still have been in flight, so the next run's PUTs change state too
             world.offset = run.next_offset + run.connections
             time.sleep(0.3)
@@ -143,11 +152,15 @@ class Bench:
 
     def get(self, server: Server, world: World, seconds: float, *, measured: bool = True, **kw: Any) -> Run:
         def attempt() -> Run:
-            run = wrk(server.base, world.signed, "get", seconds, server_pid=server.pid, **kw)
+            run = wrk(server.base, world.signed, "get", seconds, server_pids=self.server_pids(server), **kw)
             self.check(run, f"GET on {world.spec.name}")
             return run
 
         return self.steady(attempt) if measured else attempt()
+
+    def server_pids(self, server: Server) -> tuple[int, ...]:
+        """The processes whose CPU is the server's: levpref, and the PostgreSQL cluster when there is one."""
+        return (server.pid, *self.database_pids)
 
     def steady(self, attempt: Callable[[], Run]) -> Run:
         """Run when the machine is quiet; repeat a run that other jobs disturbed, keep the least disturbed one."""
@@ -161,7 +174,8 @@ class Bench:
                 best = run
             if _foreign(run) <= FOREIGN_CPU_LIMIT:
                 break
-            self.log("  ↑ disturbed by other jobs on the machine: once more")
+            if tries < self.retries and time.monotonic() <= self.retry_deadline:
+                self.log("  ↑ disturbed by other jobs on the machine: once more")
         assert best is not None
         return best
 
@@ -169,7 +183,7 @@ class Bench:
         """Wait (at most ``longest`` s) until other processes use less than FOREIGN_CPU_LIMIT % of a core."""
         deadline = time.monotonic() + longest
         while True:
-            with CpuMeter(None) as meter:
+            with CpuMeter() as meter:
                 time.sleep(0.5)
             busy = meter.as_dict()["foreign_pct"]
             if busy <= FOREIGN_CPU_LIMIT or time.monotonic() > min(deadline, self.wait_deadline):
@@ -268,7 +282,7 @@ class Bench:
                 wrk(hello.base, world.signed, mode, self.plan.warmup)
 
                 def attempt(mode: str = mode) -> Run:
-                    run = wrk(hello.base, world.signed, mode, self.plan.seconds, server_pid=hello.pid)
+                    run = wrk(hello.base, world.signed, mode, self.plan.seconds, server_pids=(hello.pid,))
                     self.check(run, f"ceiling, {mode.upper()}-shaped requests")
                     return run
 
@@ -290,7 +304,11 @@ class Bench:
 
                 def hey_run() -> Run:
                     run = hey_get(
-                        server.base, world.signed, self.plan.latency_seconds, get.rps / 2, server_pid=server.pid
+                        server.base,
+                        world.signed,
+                        self.plan.latency_seconds,
+                        get.rps / 2,
+                        server_pids=self.server_pids(server),
                     )
                     self.check(run, "GET at half rate, hey -q (one account)")
                     return run
@@ -361,6 +379,8 @@ class Bench:
 
         cluster = PostgresCluster()
         cluster.start()
+        postmaster = (cluster.data / "postmaster.pid").read_text().split()[0]
+        self.database_pids = (int(postmaster),)
         try:
             spec = self.plan.reference
             url = cluster.create_database("levpref_bench")
@@ -369,6 +389,7 @@ class Bench:
             world = World(spec, url, self.sign(spec), build)
             return self.reference(world, backend="postgres")
         finally:
+            self.database_pids = ()
             cluster.stop()
 
 
@@ -425,6 +446,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def export_src(sha: str, into: Path) -> None:
+    """``src/`` as committed at ``sha``, unpacked into ``into`` (``git archive``; the repository is not touched)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", sha, "src"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+
+
 def git(*args: str) -> str:
     done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, check=False)
     return done.stdout.strip()
@@ -439,6 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=2, help="repeat a run disturbed by other jobs up to N times")
     parser.add_argument(
         "--priority", type=int, default=10, help="run server and load at nice -N when root (0: leave it), default 10"
+    )
+    parser.add_argument(
+        "--working-tree",
+        action="store_true",
+        help="measure src/ as it is on disk (default: the committed HEAD, exported once, so edits during the run and "
+        "uncommitted changes do not leak into the numbers)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory afterwards")
     parser.add_argument("--out", type=Path, help="the JSON record (default bench/results/<date>-<sha>[-quick].json)")
@@ -456,14 +490,23 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, profile_seconds=0)
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    sha = git("rev-parse", "--short=10", "HEAD") or "nogit"
+    full_sha = git("rev-parse", "HEAD")
+    sha = full_sha[:10] or "nogit"
+    measured = "working tree" if args.working_tree else f"HEAD {sha}"
+    if not args.working_tree and sha != "nogit":
+        snapshot = args.workdir / "src-at-head"
+        export_src(full_sha, snapshot)
+        prof.SRC = snapshot / "src"
+        # Every levpref process (serve, migrate, scenario load) imports this copy: it precedes the editable install.
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(snapshot / "src"), os.environ.get("PYTHONPATH")]))
     label = f"{time.strftime('%Y-%m-%d', time.gmtime())}-{sha}" + ("-quick" if plan.quick else "")
     bench = Bench(plan, args.workdir, label, retries=args.retries, retry_budget=120 if plan.quick else 300)
     started = time.monotonic()
     record: dict[str, Any] = {
         "label": label,
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "git_sha": git("rev-parse", "HEAD"),
+        "git_sha": full_sha,
+        "measured_src": measured,
         "src_dirty": bool(git("status", "--porcelain", "--", "src")),
         "machine": machine(),
         "plan": {k: v if not isinstance(v, WorldSpec) else v.name for k, v in vars_of(plan).items()},
