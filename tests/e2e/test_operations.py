@@ -252,3 +252,21 @@ def test_admin_refusals_are_clear_json_errors_and_change_nothing(
         assert response.status_code == status
         assert response.json()["error"] == error
         assert admin.get("/admin/v1/scenario").json() == before
+
+
+def test_a_changed_margin_schedule_takes_effect_at_once(server: ServerProcess, http: httpx.Client) -> None:
+    query = "symbol=PF_ETHUSD&maxLeverage=20"
+    assert call(http, "PUT", LEVERAGE, world.ALICE_FULL, query).json()["result"] == "success"
+    stricter = {
+        "symbol": "PF_ETHUSD",
+        "type": "flexible_futures",
+        "contract_size": "1",
+        "margin_levels": [{"num_non_contract_units": "0", "initial_margin": "0.1", "maintenance_margin": "0.05"}],
+    }
+    with server.admin() as admin:
+        assert admin.put("/admin/v1/instruments", json={"instruments": [stricter]}).json() == {"loaded": 1}
+    refused = call(http, "PUT", LEVERAGE, world.ALICE_FULL, "symbol=PF_ETHUSD&maxLeverage=15").json()
+    assert refused["error"] == "invalidArgument"  # the cap is now 1 / 0.1 = 10
+    assert (
+        call(http, "PUT", LEVERAGE, world.ALICE_FULL, "symbol=PF_ETHUSD&maxLeverage=10").json()["result"] == "success"
+    )

@@ -88,6 +88,14 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX audit_account ON audit (account_id, id);
         """,
     ),
+    (
+        2,
+        # Every write of an instrument takes a new revision from a counter that is never reset, so a process can
+        # cache parsed instruments by (symbol, revision) and read only that small number on the hot path.
+        """
+        ALTER TABLE instruments ADD COLUMN revision BIGINT NOT NULL DEFAULT 0
+        """,
+    ),
 )
 
 

@@ -55,6 +55,7 @@ def _text(value: Decimal | None) -> str | None:
 
 
 _AUDIT_JSON = msgspec.json.Encoder(order="sorted")
+_PARSED: dict[tuple[str, int], InstrumentRecord] = {}  # (symbol, revision) → parsed instrument, per process
 
 
 def _by_key(rows: list[Row]) -> list[Row]:
@@ -214,17 +215,36 @@ class SqlTx:
 
     # --- instruments, currencies, marks ----------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRecord | None:
-        row = await self._one("SELECT raw FROM instruments WHERE symbol = ?", (symbol,))
-        return None if row is None else _instrument_record(row[0])
+        row = await self._one("SELECT revision FROM instruments WHERE symbol = ?", (symbol,))
+        return None if row is None else await self._instrument_at(symbol, int(row[0]))
+
+    async def _instrument_at(self, symbol: str, revision: int) -> InstrumentRecord | None:
+        """The parsed instrument at ``revision``, from this process's cache or read once."""
+        cached = _PARSED.get((symbol, revision))
+        if cached is not None:
+            return cached
+        row = await self._one("SELECT raw, revision FROM instruments WHERE symbol = ?", (symbol,))
+        if row is None:
+            return None
+        record = _instrument_record(row[0])
+        if len(_PARSED) > 20_000:
+            _PARSED.clear()
+        _PARSED[(symbol, int(row[1]))] = record
+        return record
 
     async def instruments(self) -> list[InstrumentRecord]:
         rows = await self._db.fetchall("SELECT symbol, raw FROM instruments")
         return [_instrument_record(r[1]) for r in _by_key(rows)]
 
     async def upsert_instrument(self, symbol: str, raw: dict[str, Any]) -> None:
+        counter = await self._db.fetchall(
+            "INSERT INTO meta (name, value) VALUES ('instrument_revision', '1') ON CONFLICT (name) "
+            "DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) RETURNING value"
+        )
         await self._db.execute(
-            "INSERT INTO instruments (symbol, raw) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET raw = excluded.raw",
-            (symbol, jsonwire.dumps(raw).decode()),
+            "INSERT INTO instruments (symbol, raw, revision) VALUES (?, ?, ?) ON CONFLICT (symbol) "
+            "DO UPDATE SET raw = excluded.raw, revision = excluded.revision",
+            (symbol, jsonwire.dumps(raw).decode(), int(counter[0][0])),
         )
 
     async def currency(self, currency: str) -> CurrencyRecord | None:
@@ -295,7 +315,7 @@ class SqlTx:
     ) -> list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]:
         """The account's positions with their instruments and marks, in one query (sorted by symbol)."""
         rows = await self._db.fetchall(
-            "SELECT p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, i.raw, m.price "
+            "SELECT p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, i.revision, m.price "
             "FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
             "LEFT JOIN marks m ON m.symbol = p.symbol WHERE p.account_id = ?",
             (account_id,),
@@ -303,7 +323,7 @@ class SqlTx:
         return [
             (
                 PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])),
-                None if r[5] is None else _instrument_record(r[5]),
+                None if r[5] is None else await self._instrument_at(r[0], int(r[5])),
                 _dec(r[6]),
             )
             for r in _by_key(rows)
