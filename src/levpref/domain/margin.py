@@ -211,7 +211,14 @@ class _Contribution:
 
 
 def _contribution(position: Position) -> _Contribution:
-    return _Contribution(position.unrealized_pnl, *position.schedule.margins(position.notional))
+    return _Contribution(*_terms(position))
+
+
+def _terms(p: Position) -> tuple[Decimal, Decimal, Decimal]:
+    """``(U, IM(N), MM(N))`` of a position, with ``s·k`` computed once (the hot loop of a decision)."""
+    exposure = p.size * p.contract_size
+    im, mm = p.schedule.margins(abs(exposure) * p.mark_price)
+    return exposure * (p.mark_price - p.entry_price), im, mm
 
 
 def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: Decimal | None) -> MarginDecision:
@@ -230,14 +237,15 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
     other_isolated_liquidatable = False
     changed = _contribution(position)
     for p in account.positions:
-        terms = changed if p is position else _contribution(p)
-        if p.allocated_margin is None:
-            equity += terms.unrealized_pnl
-            initial += terms.initial_margin
-            maintenance += terms.maintenance_margin
+        pnl, im, mm = _terms(p)
+        allocated = p.allocated_margin
+        if allocated is None:
+            equity += pnl
+            initial += im
+            maintenance += mm
         else:
-            equity -= p.allocated_margin
-            if p is not position and p.allocated_margin + terms.unrealized_pnl < terms.maintenance_margin:
+            equity -= allocated
+            if p is not position and allocated + pnl < mm:
                 other_isolated_liquidatable = True
     before = CrossPool(equity, initial, maintenance)
     # take the changed position out of its pool, then put it into its new one

@@ -323,7 +323,7 @@ class SqlTx:
         return [
             (
                 PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])),
-                None if r[5] is None else await self._instrument_at(r[0], int(r[5])),
+                None if r[5] is None else _PARSED.get((r[0], int(r[5]))) or await self._instrument_at(r[0], int(r[5])),
                 _dec(r[6]),
             )
             for r in _by_key(rows)
