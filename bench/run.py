@@ -463,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small worlds, short runs: a smoke test (~1 minute)")
     parser.add_argument("--postgres", action="store_true", help="also the reference world on a throwaway PostgreSQL")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
-    parser.add_argument("--workdir", type=Path, default=BENCH / ".work", help="databases and logs (a real disk)")
+    parser.add_argument(
+        "--workdir", type=Path, help="databases and logs, on a real disk (default: a new bench/.work/run-<pid>/)"
+    )
     parser.add_argument("--retries", type=int, default=2, help="repeat a run disturbed by other jobs up to N times")
     parser.add_argument(
         "--priority", type=int, default=10, help="run server and load at nice -N when root (0: leave it), default 10"
@@ -488,8 +490,12 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.no_profile or prof.py_spy() is None:
         plan = replace(plan, profile_seconds=0)
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    args.workdir.mkdir(parents=True)
+    # A directory of its own: two benchmarks started at once must not delete each other's databases.
+    args.workdir = args.workdir or BENCH / ".work" / f"run-{os.getpid()}"
+    if args.workdir.exists() and any(args.workdir.iterdir()):
+        print(f"bench: {args.workdir} is not empty", file=sys.stderr)
+        return 2
+    args.workdir.mkdir(parents=True, exist_ok=True)
     full_sha = git("rev-parse", "HEAD")
     sha = full_sha[:10] or "nogit"
     measured = "working tree" if args.working_tree else f"HEAD {sha}"
