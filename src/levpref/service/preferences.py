@@ -84,16 +84,40 @@ async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
     await tx.set_preference(key.account_id, PreferenceRecord(symbol, max_leverage, current.pnl_currency))
     if position is not None:
         await tx.set_allocation(key.account_id, symbol, decision.allocated_after)
+    await _audit_change(
+        tx,
+        key,
+        request,
+        "set_leverage_preference",
+        symbol,
+        before=_leverage_state(current.max_leverage, decision.allocated_before),
+        after=_leverage_state(max_leverage, decision.allocated_after),
+        margin_moved=decision.margin_moved if position is not None else None,
+    )
+
+
+async def _audit_change(
+    tx: SqlTx,
+    key: ApiKeyRecord,
+    request: Request,
+    action: str,
+    symbol: str,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    margin_moved: Decimal | None = None,
+) -> None:
+    """Record an accepted change made with ``key`` (who: the key's first 8 characters; when: the request's time)."""
     await tx.add_audit(
         AuditRecord(
             account_id=key.account_id,
             at=iso_time(request.now_ms),
             actor=f"key:{key.public_key[:8]}",
-            action="set_leverage_preference",
+            action=action,
             symbol=symbol,
-            before=_leverage_state(current.max_leverage, decision.allocated_before),
-            after=_leverage_state(max_leverage, decision.allocated_after),
-            margin_moved=decision.margin_moved if position is not None else None,
+            before=before,
+            after=after,
+            margin_moved=margin_moved,
             request_id=request.request_id,
         )
     )
@@ -130,18 +154,14 @@ async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
     if (current.pnl_currency or "USD") == currency:
         return
     await tx.set_preference(key.account_id, PreferenceRecord(symbol, current.max_leverage, currency))
-    await tx.add_audit(
-        AuditRecord(
-            account_id=key.account_id,
-            at=iso_time(request.now_ms),
-            actor=f"key:{key.public_key[:8]}",
-            action="set_pnl_preference",
-            symbol=symbol,
-            before={"pnl_currency": current.pnl_currency or "USD"},
-            after={"pnl_currency": currency},
-            margin_moved=None,
-            request_id=request.request_id,
-        )
+    await _audit_change(
+        tx,
+        key,
+        request,
+        "set_pnl_preference",
+        symbol,
+        before={"pnl_currency": current.pnl_currency or "USD"},
+        after={"pnl_currency": currency},
     )
 
 
