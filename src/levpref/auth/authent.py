@@ -27,8 +27,13 @@ def endpoint_path(path: str) -> str:
 
 def sign(secret: bytes, post_data: str, nonce: str, path: str) -> str:
     """The ``Authent`` for a request; ``secret`` is the decoded secret, ``path`` already the endpoint path."""
+    return base64.b64encode(_mac(secret, post_data, nonce, path)).decode("ascii")
+
+
+def _mac(secret: bytes, post_data: str, nonce: str, path: str) -> bytes:
+    """``HMAC-SHA512(secret, SHA256(postData + nonce + endpointPath))``, raw."""
     digest = hashlib.sha256((post_data + nonce + path).encode("utf-8", "surrogateescape")).digest()
-    return base64.b64encode(hmac.new(secret, digest, hashlib.sha512).digest()).decode("ascii")
+    return hmac.digest(secret, digest, "sha512")
 
 
 def sign_b64(secret_b64: str, post_data: str, nonce: str, path: str) -> str:
@@ -51,10 +56,8 @@ def verify(secret: bytes, raw_query: str, body: str, nonce: str, path: str, auth
     if presented is None:
         return False
     signed_path = endpoint_path(path)
-    expected = base64.b64decode(sign(secret, raw_query + body, nonce, signed_path))
-    matched = hmac.compare_digest(expected, presented)
+    matched = hmac.compare_digest(_mac(secret, raw_query + body, nonce, signed_path), presented)
     decoded = unquote_plus(raw_query)
     if decoded != raw_query:
-        legacy = base64.b64decode(sign(secret, decoded + body, nonce, signed_path))
-        matched = hmac.compare_digest(legacy, presented) or matched
+        matched = hmac.compare_digest(_mac(secret, decoded + body, nonce, signed_path), presented) or matched
     return matched

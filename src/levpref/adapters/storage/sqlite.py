@@ -3,6 +3,7 @@
 Rules:
 - Every transaction takes the write lock up front, so transactions of all processes on the file are serial;
   ``busy_timeout`` makes the others wait rather than fail.
+- WAL checkpoints run in a background thread (its own connection), never inside a request's commit.
 - A commit in WAL mode with ``synchronous=NORMAL`` is in the WAL file before the response is sent, so it
   survives a killed process (not necessarily a power cut; use ``synchronous=FULL`` for that).
 - Several processes may open one file, also a new one at the same moment (the switch to WAL is retried).
@@ -13,7 +14,9 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +25,8 @@ from typing import Any
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import Params, Row, SqlTx
+
+log = logging.getLogger("levpref.sqlite")
 
 
 class _SqliteDriver:
@@ -51,6 +56,37 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             time.sleep(0.01)
 
 
+class _Checkpointer:
+    """A thread with its own connection that checkpoints the WAL every ``interval`` seconds (PASSIVE: it never
+    blocks a writer). The serving connection has auto-checkpoints off, so no request waits for a checkpoint's
+    fsyncs; the WAL's size stays bounded by what is written between two checkpoints."""
+
+    def __init__(self, path: str, interval: float = 0.1) -> None:
+        self._path = path
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="levpref-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            while not self._stopped.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed; retrying", exc_info=True)
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            log.warning("WAL checkpointer stopped", exc_info=True)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
+
+
 class SqliteStore:
     def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
         if path != ":memory:":
@@ -60,6 +96,10 @@ class SqliteStore:
         self._conn.execute("PRAGMA busy_timeout = 30000")
         _enable_wal(self._conn)
         self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+        self._checkpointer: _Checkpointer | None = None
+        if path != ":memory:":  # checkpoints (copying the WAL into the file, with fsyncs) off the request path
+            self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+            self._checkpointer = _Checkpointer(path)
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = asyncio.Lock()
         self._driver = _SqliteDriver(self._conn)
@@ -135,6 +175,8 @@ class SqliteStore:
 
     async def close(self) -> None:
         self._commit_group()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self._conn.close()
 
     def describe(self) -> dict[str, Any]:
