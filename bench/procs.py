@@ -44,7 +44,13 @@ class Server:
 
     @classmethod
     def levpref(
-        cls, name: str, database_url: str, key_file: Path, log_dir: Path, env: dict[str, str] | None = None
+        cls,
+        name: str,
+        database_url: str,
+        key_file: Path,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
     ) -> Server:
         args = [
             str(LEVPREF),
@@ -56,7 +62,7 @@ class Server:
             "--master-key-file",
             str(key_file),
             "--workers",
-            "1",
+            str(workers),
         ]
         return cls(name, args, log_dir, env)
 

@@ -210,6 +210,12 @@ def print_report(record: dict[str, Any]) -> None:
                 ("put_one_connection", "PUT, one connection"),
             )
         ]
+        two = record["postgres"].get("two_processes")
+        if two:
+            rows += [
+                [f"{name}, 2 processes", two[key]["rps"], two[key]["p50_ms"], two[key]["p99_ms"]]
+                for key, name in (("put", "PUT peak"), ("get", "GET peak"))
+            ]
         print(_table(["run", "req/s", "p50", "p99"], rows))
         print(f"  peak RSS {_mib(pg.get('peak_rss_kb'))}")
     if "profile_put" in ref:

@@ -124,8 +124,8 @@ class Bench:
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
         world.signed.unlink(missing_ok=True)
 
-    def server(self, world: World, env: dict[str, str] | None = None) -> Server:
-        return Server.levpref(world.spec.name, world.database_url, self.key_file, self.work, env).start()
+    def server(self, world: World, env: dict[str, str] | None = None, workers: int = 1) -> Server:
+        return Server.levpref(world.spec.name, world.database_url, self.key_file, self.work, env, workers).start()
 
     # --- runs ---------------------------------------------------------------------------------------------
     def put(self, server: Server, world: World, seconds: float, *, measured: bool = True, **kw: Any) -> Run:
@@ -374,6 +374,7 @@ class Bench:
         return rows
 
     def postgres(self) -> dict[str, Any]:
+        """The reference world on PostgreSQL with one server process, then peaks with two (``--workers 2``)."""
         sys.path.insert(0, str(ROOT))
         from tests.support.postgres import PostgresCluster
 
@@ -387,7 +388,13 @@ class Bench:
             build = build_postgres(spec, url, self.key_file)
             self.log(f"world {spec.name} on PostgreSQL: built in {build.seconds:.1f} s")
             world = World(spec, url, self.sign(spec), build)
-            return self.reference(world, backend="postgres")
+            out = {"reference": self.reference(world, backend="postgres")}
+            with self.server(world, workers=2) as server:
+                out["two_processes"] = {
+                    "put": self.peak(server, world, "put").as_dict(),
+                    "get": self.peak(server, world, "get").as_dict(),
+                }
+            return out
         finally:
             self.database_pids = ()
             cluster.stop()
@@ -529,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         record["sqlite"]["positions_sweep"] = bench.k_sweep(record["sqlite"]["reference"])
         record["sqlite"]["accounts_sweep"] = bench.n_sweep(record["sqlite"]["reference"])
         if args.postgres:
-            record["postgres"] = {"reference": bench.postgres()}
+            record["postgres"] = bench.postgres()
     except BaseException:
         print(f"bench: failed; logs and databases kept in {args.workdir}", file=sys.stderr)
         raise
