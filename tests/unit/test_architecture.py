@@ -46,3 +46,11 @@ def test_the_pure_core_has_no_clock_or_float_in_the_money_path() -> None:
         assert "import time" not in text
         assert "datetime" not in text
         assert "float(" not in text, f"{path.name} converts to float"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "service").glob("*.py")), ids=lambda p: p.name)
+def test_use_cases_reach_storage_only_through_their_ports(path: Path) -> None:
+    for name in _imports(path):
+        assert not name.startswith(("levpref.adapters.storage", "levpref.adapters.http", "levpref.bootstrap")), (
+            f"service/{path.name} imports {name}"
+        )

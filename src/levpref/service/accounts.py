@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from levpref.adapters.storage.sql import SqlTx
 from levpref.domain.margin import CollateralBalance, MarginAccount, Position
 from levpref.errors import ScenarioError
+from levpref.service.ports import Tx
 from levpref.service.records import PositionRecord, PreferenceRecord
 
 
@@ -20,7 +20,7 @@ class AccountView:
     preferences: dict[str, PreferenceRecord]
 
 
-async def load_account(tx: SqlTx, account_id: str) -> AccountView:
+async def load_account(tx: Tx, account_id: str) -> AccountView:
     """Three queries whatever the account's size: collateral, positions at market, preferences."""
     collateral = [
         CollateralBalance(c, q, price, haircut) for c, q, price, haircut in await tx.collateral_of(account_id)
@@ -46,7 +46,7 @@ async def load_account(tx: SqlTx, account_id: str) -> AccountView:
     return AccountView(MarginAccount.of(collateral, positions), tuple(records), prefs)
 
 
-async def require_multi_collateral(tx: SqlTx, symbol: str) -> tuple[Decimal, str]:
+async def require_multi_collateral(tx: Tx, symbol: str) -> tuple[Decimal, str]:
     """The contract size and type of a multi-collateral contract, or a scenario error."""
     inst = await tx.instrument(symbol)
     if inst is None or not inst.instrument.is_multi_collateral:

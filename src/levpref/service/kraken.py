@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from levpref.adapters.storage.sql import SqlTx
 from levpref.auth.authent import verify
 from levpref.auth.nonces import NonceVerdict, judge_nonce, nonce_key, parse_nonce
 from levpref.errors import (
@@ -35,7 +34,7 @@ from levpref.errors import (
 )
 from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, KEY_PERIOD_MS, Bucket, has_room, take
 from levpref.service import preferences
-from levpref.service.ports import Secrets, Store
+from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import ApiKeyRecord
 
 Params = Mapping[str, list[str]]
@@ -65,7 +64,7 @@ class AuthSettings:
     failed_auth_limit: int = 20
 
 
-Handler = Callable[[SqlTx, ApiKeyRecord, KrakenRequest], Awaitable[Any]]
+Handler = Callable[[Tx, ApiKeyRecord, KrakenRequest], Awaitable[Any]]
 
 
 class Endpoint(enum.Enum):
@@ -151,7 +150,7 @@ class KrakenService:
             raise failure
         return result
 
-    async def _authenticate(self, tx: SqlTx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
+    async def _authenticate(self, tx: Tx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
         """The verified key; failures charge the failed-auth buckets of the client IP and of the named key."""
         now = request.now_ms
         limit = self._settings.failed_auth_limit
@@ -177,7 +176,7 @@ class KrakenService:
             raise AccountInactive
         return key
 
-    async def _verified_key(self, tx: SqlTx, request: KrakenRequest) -> ApiKeyRecord | None:
+    async def _verified_key(self, tx: Tx, request: KrakenRequest) -> ApiKeyRecord | None:
         if not _usable_key_name(request.api_key) or not request.authent:
             return None
         nonce = request.nonce
@@ -199,7 +198,7 @@ class KrakenService:
         async with self._store.transaction() as tx:
             await tx.meta("schema")
 
-    async def _check_nonce(self, tx: SqlTx, key: ApiKeyRecord, request: KrakenRequest) -> NonceVerdict | None:
+    async def _check_nonce(self, tx: Tx, key: ApiKeyRecord, request: KrakenRequest) -> NonceVerdict | None:
         if request.nonce is None:
             return None
         nonce = int(request.nonce)
@@ -219,7 +218,7 @@ class KrakenService:
             raise NonceBelowThreshold
         return verdict
 
-    async def _charge(self, tx: SqlTx, key: ApiKeyRecord, endpoint: Endpoint, now_ms: int) -> None:
+    async def _charge(self, tx: Tx, key: ApiKeyRecord, endpoint: Endpoint, now_ms: int) -> None:
         fits, bucket = take(key.bucket, endpoint.cost, key.rate_budget, KEY_PERIOD_MS, now_ms)
         if not fits:
             raise ApiLimitExceeded

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from levpref.adapters.storage.sql import SqlTx
 from levpref.domain.instruments import Instrument
 from levpref.domain.margin import FlexSummary, Outcome, decide_leverage_change, flex_summary
 from levpref.domain.preferences import is_currency_code, parse_max_leverage
@@ -30,6 +29,7 @@ from levpref.errors import (
 )
 from levpref.service.accounts import load_account
 from levpref.service.audit import decimal_text, iso_time
+from levpref.service.ports import Tx
 from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
 
 # KrakenRequest is imported lazily for typing only, to keep the module graph acyclic.
@@ -47,7 +47,7 @@ def _single(request: Request, name: str, *, required: bool) -> str | None:
     return values[0]
 
 
-async def _multi_collateral_instrument(tx: SqlTx, request: Request) -> Instrument:
+async def _multi_collateral_instrument(tx: Tx, request: Request) -> Instrument:
     """The instrument named by ``symbol``: 87 if unknown, 88 if not multi-collateral, unavailable if halted."""
     symbol = _single(request, "symbol", required=True)
     assert symbol is not None
@@ -61,7 +61,7 @@ async def _multi_collateral_instrument(tx: SqlTx, request: Request) -> Instrumen
     return record.instrument
 
 
-async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
+async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     instrument = await _multi_collateral_instrument(tx, request)
     symbol = instrument.symbol
     assert instrument.schedule is not None  # multi-collateral instruments have one
@@ -97,7 +97,7 @@ async def put_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
 
 
 async def _audit_change(
-    tx: SqlTx,
+    tx: Tx,
     key: ApiKeyRecord,
     request: Request,
     action: str,
@@ -131,13 +131,13 @@ def _leverage_state(max_leverage: Decimal | None, allocated: Decimal | None) -> 
     }
 
 
-async def get_leverage(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
+async def get_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
     symbol = _single(request, "symbol", required=False)
     prefs = [p for p in await tx.preferences(key.account_id) if p.max_leverage is not None]
     return [p for p in prefs if symbol is None or p.symbol == symbol]
 
 
-async def put_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> None:
+async def put_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     """Order: ``requiredArgumentMissing`` (symbol, pnlPreference) → 87 → 88 → ``marketUnavailable`` → 89 → 90."""
     for name in ("symbol", "pnlPreference"):
         if request.params.get(name, [""]) == [""]:
@@ -192,11 +192,11 @@ _KNOWN_CURRENCIES = frozenset(
 )
 
 
-async def get_pnl(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
+async def get_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
     return [p for p in await tx.preferences(key.account_id) if p.pnl_currency is not None]
 
 
-async def get_accounts(tx: SqlTx, key: ApiKeyRecord, request: Request) -> FlexSummary:
+async def get_accounts(tx: Tx, key: ApiKeyRecord, request: Request) -> FlexSummary:
     return flex_summary((await load_account(tx, key.account_id)).margin)
 
 
@@ -207,7 +207,7 @@ class OpenPosition:
     pnl_currency: str
 
 
-async def get_open_positions(tx: SqlTx, key: ApiKeyRecord, request: Request) -> list[OpenPosition]:
+async def get_open_positions(tx: Tx, key: ApiKeyRecord, request: Request) -> list[OpenPosition]:
     prefs = {p.symbol: p for p in await tx.preferences(key.account_id)}
     out = []
     for record in await tx.positions(key.account_id):
