@@ -27,7 +27,6 @@ from levpref.bootstrap import make_secrets, prepare
 from levpref.config import Config
 from levpref.errors import AdminError
 from levpref.service.admin import AdminService
-from levpref.service.ports import Store
 from levpref.service.scenario import parse_scenario, read_scenario_file
 
 
@@ -94,7 +93,7 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
                 scenario = parse_scenario(read_scenario_file(Path(config.scenario)))
                 issued = await AdminService(store, make_secrets(config), actor="cli").load_scenario(scenario, _now_ms())
         finally:
-            await _close(store)
+            await store.close()
         return issued
 
     issued = asyncio.run(setup())
@@ -120,10 +119,6 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
         limit_concurrency=2048,
         h11_max_incomplete_event_size=config.max_header_bytes,
     )
-
-
-async def _close(store: Store) -> None:
-    await store.close()
 
 
 def _demo_banner(config: Config, issued: list[Any]) -> None:

@@ -201,19 +201,6 @@ class MarginDecision:
         return (self.allocated_after or ZERO) - (self.allocated_before or ZERO)
 
 
-@dataclass(frozen=True, slots=True)
-class _Contribution:
-    """One position's terms, computed once per decision."""
-
-    unrealized_pnl: Decimal
-    initial_margin: Decimal
-    maintenance_margin: Decimal
-
-
-def _contribution(position: Position) -> _Contribution:
-    return _Contribution(*_terms(position))
-
-
 def _terms(p: Position) -> tuple[Decimal, Decimal, Decimal]:
     """``(U, IM(N), MM(N))`` of a position, with ``s·k`` computed once (the hot loop of a decision)."""
     exposure = p.size * p.contract_size
@@ -235,7 +222,7 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
     equity = account.collateral_value
     initial = maintenance = ZERO
     other_isolated_liquidatable = False
-    changed = _contribution(position)
+    changed_pnl, changed_im, changed_mm = _terms(position)
     for p in account.positions:
         pnl, im, mm = _terms(p)
         allocated = p.allocated_margin
@@ -250,20 +237,20 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
     before = CrossPool(equity, initial, maintenance)
     # take the changed position out of its pool, then put it into its new one
     if position.allocated_margin is None:
-        equity -= changed.unrealized_pnl
-        initial -= changed.initial_margin
-        maintenance -= changed.maintenance_margin
+        equity -= changed_pnl
+        initial -= changed_im
+        maintenance -= changed_mm
     else:
         equity += position.allocated_margin
     allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
     if allocated_after is None:
-        equity += changed.unrealized_pnl
-        initial += changed.initial_margin
-        maintenance += changed.maintenance_margin
+        equity += changed_pnl
+        initial += changed_im
+        maintenance += changed_mm
         isolated_liquidatable = False
     else:
         equity -= allocated_after
-        isolated_liquidatable = allocated_after + changed.unrealized_pnl < changed.maintenance_margin
+        isolated_liquidatable = allocated_after + changed_pnl < changed_mm
     after_cross = CrossPool(equity, initial, maintenance)
     outcome = Outcome.ACCEPTED
     if after_cross.available < before.available and after_cross.available < ZERO:
@@ -288,13 +275,6 @@ def is_liquidatable(account: MarginAccount) -> bool:
     if cross.equity < cross.maintenance_margin:
         return True
     return any(pool.equity < pool.maintenance_margin for pool in account.isolated_pools())
-
-
-def isolate_new_position(position: Position, max_leverage: Decimal | None) -> Position:
-    """A position opened in a contract already isolated at ``L`` gets ``A = N / L`` at that moment."""
-    if max_leverage is None:
-        return replace(position, allocated_margin=None)
-    return replace(position, allocated_margin=allocation_for(position.notional, max_leverage))
 
 
 @dataclass(frozen=True, slots=True)

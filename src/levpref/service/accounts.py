@@ -8,15 +8,14 @@ from decimal import Decimal
 from levpref.domain.margin import CollateralBalance, MarginAccount, Position
 from levpref.errors import ScenarioError
 from levpref.service.ports import Tx
-from levpref.service.records import PositionRecord, PreferenceRecord
+from levpref.service.records import PreferenceRecord
 
 
 @dataclass(frozen=True, slots=True)
 class AccountView:
-    """An account's margin inputs, its positions as stored, and its preferences."""
+    """An account's margin inputs and its preferences."""
 
     margin: MarginAccount
-    positions: tuple[PositionRecord, ...]
     preferences: dict[str, PreferenceRecord]
 
 
@@ -25,10 +24,8 @@ async def load_account(tx: Tx, account_id: str) -> AccountView:
     collateral = [
         CollateralBalance(c, q, price, haircut) for c, q, price, haircut in await tx.collateral_of(account_id)
     ]
-    records = []
     positions = []
     for record, inst, mark in await tx.positions_at_market(account_id):
-        records.append(record)
         if inst is None or inst.instrument.schedule is None:
             continue  # positions are only admitted in multi-collateral contracts (checked when set)
         positions.append(
@@ -43,7 +40,7 @@ async def load_account(tx: Tx, account_id: str) -> AccountView:
             )
         )
     prefs = {p.symbol: p for p in await tx.preferences(account_id)}
-    return AccountView(MarginAccount.of(collateral, positions), tuple(records), prefs)
+    return AccountView(MarginAccount.of(collateral, positions), prefs)
 
 
 async def require_multi_collateral(tx: Tx, symbol: str) -> tuple[Decimal, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from levpref.domain.instruments import Instrument
 from levpref.domain.margin import FlexSummary, Outcome, decide_leverage_change, flex_summary
@@ -32,12 +32,18 @@ from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
 from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
 
-# KrakenRequest is imported lazily for typing only, to keep the module graph acyclic.
-Request = Any
+if TYPE_CHECKING:  # kraken.py imports this module at run time; the request type is needed for checking only
+    from levpref.service.kraken import KrakenRequest as Request
+
+
+def _values(request: Request, name: str) -> list[str]:
+    """The values given for ``name`` (``KrakenService.handle`` refuses unreadable parameters before any handler)."""
+    assert request.params is not None
+    return request.params.get(name, [])
 
 
 def _single(request: Request, name: str, *, required: bool) -> str | None:
-    values: list[str] = request.params.get(name, [])
+    values = _values(request, name)
     if not values or (required and values == [""]):
         if required:
             raise RequiredArgumentMissing
@@ -140,7 +146,7 @@ async def get_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> list[Pref
 async def put_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     """Order: ``requiredArgumentMissing`` (symbol, pnlPreference) → 87 → 88 → ``marketUnavailable`` → 89 → 90."""
     for name in ("symbol", "pnlPreference"):
-        if request.params.get(name, [""]) == [""]:
+        if _values(request, name) in ([], [""]):
             raise RequiredArgumentMissing
     symbol = (await _multi_collateral_instrument(tx, request)).symbol
     currency = _single(request, "pnlPreference", required=True)

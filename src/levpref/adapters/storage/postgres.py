@@ -92,6 +92,3 @@ class PostgresStore:
 
     async def close(self) -> None:
         await self._pool.close()
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "postgresql"}

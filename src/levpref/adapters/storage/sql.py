@@ -185,10 +185,6 @@ class SqlTx:
         rows = await self._db.fetchall("SELECT nonce FROM nonces WHERE public_key = ? ORDER BY nonce", (public_key,))
         return [str(r[0]) for r in rows]
 
-    async def ip_bucket(self, ip: str) -> Bucket | None:
-        row = await self._one("SELECT level, updated_ms FROM ip_failures WHERE ip = ?", (ip,))
-        return None if row is None else Bucket(int(row[0]), int(row[1]))
-
     async def failure_buckets(self, names: list[str]) -> dict[str, Bucket]:
         """The failed-authentication buckets among ``names`` that exist, in one query."""
         marks = ", ".join("?" for _ in names)

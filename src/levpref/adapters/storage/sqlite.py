@@ -21,7 +21,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import Params, Row, SqlTx
@@ -178,6 +177,3 @@ class SqliteStore:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self._conn.close()
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "sqlite", "path": self.path}
