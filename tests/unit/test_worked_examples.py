@@ -130,3 +130,63 @@ def test_e1_isolating_the_eth_short_at_10_allocates_620_and_cross_available_fall
 
 def test_e2_isolating_the_eth_short_at_1_is_insufficient_margin() -> None:
     assert decide_leverage_change(E, "PF_ETHUSD", D(1)).outcome is Outcome.INSUFFICIENT_MARGIN
+
+
+# --- rule 2 is about the pools the change makes worse off (SPEC §3.4, revised 2026-12) -------------------------
+
+
+def eth_isolated(size: str, entry: str, mark: str, allocated: str) -> Position:
+    return Position("PF_ETHUSD", D(size), D(entry), D(mark), D(1), ETH, D(allocated))
+
+
+def test_an_under_water_isolated_eth_position_does_not_block_isolating_xbt() -> None:
+    # ETH: long 10 @ 3 000, mark 2 500, A = 600 → isolated equity 600 − 5 000 = −4 400 < MM 250: under water
+    account = MarginAccount(
+        usd("50000"), (xbt("1", "60000", "60000"), eth_isolated("10", "3000", "2500", allocated="600"))
+    )
+    assert account.isolated_pools()[0].equity < account.isolated_pools()[0].maintenance_margin
+    decision = decide_leverage_change(account, "PF_XBTUSD", D(10))
+    assert decision.outcome is Outcome.ACCEPTED
+    assert decision.allocated_after == D(6000)
+
+
+def test_lowering_a_sinking_isolated_position_from_40_to_20_is_accepted_when_the_cross_pool_can_pay() -> None:
+    # long 1 @ 60 000 isolated at 40 (A = 1 500), mark 57 500: equity 1 500 − 2 500 = −1 000 < MM 575
+    account = MarginAccount(usd("20000"), (xbt("1", "60000", "57500", allocated="1500"),))
+    decision = decide_leverage_change(account, "PF_XBTUSD", D(20))
+    assert decision.outcome is Outcome.ACCEPTED
+    assert decision.allocated_after == D(2875)
+    assert decision.isolated_after is not None
+    assert (decision.isolated_after.equity, decision.isolated_after.maintenance_margin) == (D(375), D(575))
+    assert decision.margin_moved == D(1375)
+
+
+def test_lowering_a_sinking_isolated_position_is_still_insufficient_margin_when_the_cross_pool_cannot_pay() -> None:
+    account = MarginAccount(usd("2000"), (xbt("1", "60000", "57500", allocated="1500"),))
+    decision = decide_leverage_change(account, "PF_XBTUSD", D(20))  # cross available 500 → −875
+    assert decision.outcome is Outcome.INSUFFICIENT_MARGIN
+    assert decision.failed_pool == "cross"
+
+
+def test_raising_the_leverage_of_a_sinking_isolated_position_would_cause_liquidation() -> None:
+    account = MarginAccount(usd("20000"), (xbt("1", "60000", "57500", allocated="1500"),))
+    decision = decide_leverage_change(account, "PF_XBTUSD", D(45))
+    assert decision.outcome is Outcome.WOULD_CAUSE_LIQUIDATION
+    assert decision.failed_pool == "PF_XBTUSD"
+
+
+def test_moving_a_sinking_isolated_position_to_cross_is_refused_when_it_drags_the_cross_pool_under() -> None:
+    # isolated equity −1 000; cross equity 600 − 1 500 = −900 + … : the cross pool would end at −400 < MM 575
+    account = MarginAccount(usd("600"), (xbt("1", "60000", "57500", allocated="1500"),))
+    decision = decide_leverage_change(account, "PF_XBTUSD", None)
+    assert decision.rule.value in ("crossAvailableBelowZero", "poolBelowMaintenance")
+    assert not decision.accepted
+
+
+def test_a_refusal_names_its_rule_and_pool() -> None:
+    decision = decide_leverage_change(B, "PF_XBTUSD", D(50))
+    assert (decision.rule.value, decision.failed_pool) == ("poolBelowMaintenance", "PF_XBTUSD")
+    decision = decide_leverage_change(E, "PF_ETHUSD", D(1))
+    assert (decision.rule.value, decision.failed_pool) == ("crossAvailableBelowZero", "cross")
+    decision = decide_leverage_change(A, "PF_XBTUSD", D(10))
+    assert (decision.rule.value, decision.failed_pool) == ("marginSufficient", None)

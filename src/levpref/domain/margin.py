@@ -1,16 +1,20 @@
 """The margin model of multi-collateral accounts and the leverage-change decision (SPEC §3).
 
 Rules:
-- All amounts are USD ``Decimal``; nothing here reads a clock or does I/O.
+- All amounts are USD ``Decimal`` computed in the ``EXACT`` context (``domain/exact.py``); nothing here reads a
+  clock or does I/O. Figures are exact; the wire rounds them once (half-even, 1e-8).
 - Collateral value ``CV = Σ q_c·px_c·(1 − h_c)``; a position's notional ``N = |s|·k·m`` and unrealised PnL
   ``U = s·k·(m − e)``.
 - Each isolated position ``i`` is its own pool: equity ``A_i + U_i``, requirement ``MM(N_i)``.
 - The cross pool holds everything else: equity ``E_x = CV + Σ_cross U_j − Σ_iso A_i``, initial margin
   ``IM_x = Σ_cross IM(N_j)``, maintenance ``MM_x = Σ_cross MM(N_j)``, available ``E_x − IM_x``.
 - Isolating at leverage ``L`` allocates ``A = N / L`` rounded up to 1e-8 USD; going cross returns ``A``.
-- The decision on a change (with a position): if it lowers the cross pool's available margin and that ends
-  below zero → insufficient margin (92); else if any pool ends with equity below its maintenance margin →
-  would cause liquidation (41); else accepted. Without a position a change is always accepted.
+- A pool's *slack* is its equity minus its maintenance margin. The decision on a change (with a position):
+  1. if it lowers the cross pool's available margin and that ends below zero → insufficient margin (92);
+  2. else if a pool the change makes worse off (its slack decreases, or an isolated pool the change creates) ends
+     with equity below its maintenance margin → would cause liquidation (41). A change touches only the cross
+     pool and the changed contract's isolated pool: no other pool can make it fail;
+  3. else accepted. Without a position a change is always accepted (it only stores the preference).
 - Moving margin between pools never creates or destroys equity: ``E_x + Σ_iso (A_i + U_i) = CV + Σ U``.
 """
 
@@ -19,11 +23,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import Decimal, localcontext
 
+from levpref.domain.exact import EXACT, QUANTUM, divide, round_money
 from levpref.domain.schedule import ZERO, MarginSchedule
 
-ALLOCATION_QUANTUM = Decimal("1e-8")
+ALLOCATION_QUANTUM = QUANTUM
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +43,12 @@ class CollateralBalance:
     @property
     def value(self) -> Decimal:
         """``q_c·px_c``."""
-        return self.quantity * self.price
+        return EXACT.multiply(self.quantity, self.price)
 
     @property
     def collateral_value(self) -> Decimal:
         """``q_c·px_c·(1 − h_c)``."""
-        return self.quantity * self.price * (1 - self.haircut)
+        return EXACT.multiply(self.value, EXACT.subtract(Decimal(1), self.haircut))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +66,12 @@ class Position:
     @property
     def notional(self) -> Decimal:
         """``N = |s|·k·m``."""
-        return abs(self.size) * self.contract_size * self.mark_price
+        return EXACT.multiply(EXACT.multiply(self.size.copy_abs(), self.contract_size), self.mark_price)
 
     @property
     def unrealized_pnl(self) -> Decimal:
         """``U = s·k·(m − e)``."""
-        return self.size * self.contract_size * (self.mark_price - self.entry_price)
+        return _terms(self)[0]
 
     @property
     def is_isolated(self) -> bool:
@@ -82,10 +87,8 @@ class Position:
 
 
 def allocation_for(notional: Decimal, max_leverage: Decimal) -> Decimal:
-    """``A = N / L``, rounded up to 1e-8 USD so an isolated pool never holds less than asked."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return (notional / max_leverage).quantize(ALLOCATION_QUANTUM, rounding=ROUND_CEILING)
+    """``A = N / L``, the exact quotient rounded up to 1e-8 USD so an isolated pool never holds less than asked."""
+    return divide(notional, max_leverage, "ceiling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ class CrossPool:
     @property
     def available(self) -> Decimal:
         """``E_x − IM_x``."""
-        return self.equity - self.initial_margin
+        return EXACT.subtract(self.equity, self.initial_margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class IsolatedPool:
     @property
     def equity(self) -> Decimal:
         """``A_i + U_i``."""
-        return self.allocated_margin + self.unrealized_pnl
+        return EXACT.add(self.allocated_margin, self.unrealized_pnl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,32 +130,38 @@ class MarginAccount:
     @property
     def balance_value(self) -> Decimal:
         """``BV = Σ q_c·px_c``."""
-        return sum((c.value for c in self.collateral), ZERO)
+        with localcontext(EXACT):
+            return sum((c.value for c in self.collateral), ZERO)
 
     @property
     def collateral_value(self) -> Decimal:
         """``CV = Σ q_c·px_c·(1 − h_c)``."""
-        return sum((c.collateral_value for c in self.collateral), ZERO)
+        with localcontext(EXACT):
+            return sum((c.collateral_value for c in self.collateral), ZERO)
 
     @property
     def unrealized_pnl(self) -> Decimal:
         """``Σ U`` over every position."""
-        return sum((p.unrealized_pnl for p in self.positions), ZERO)
+        with localcontext(EXACT):
+            return sum((p.unrealized_pnl for p in self.positions), ZERO)
 
     def position(self, symbol: str) -> Position | None:
         return next((p for p in self.positions if p.symbol == symbol), None)
 
     def cross_pool(self) -> CrossPool:
-        equity = self.collateral_value
-        initial = maintenance = ZERO
-        for p in self.positions:
-            if p.allocated_margin is None:
-                equity += p.unrealized_pnl
-                initial += p.initial_margin
-                maintenance += p.maintenance_margin
-            else:
-                equity -= p.allocated_margin
-        return CrossPool(equity, initial, maintenance)
+        """The cross pool, in one pass over the positions."""
+        with localcontext(EXACT):
+            equity = self.collateral_value
+            initial = maintenance = ZERO
+            for p in self.positions:
+                if p.allocated_margin is None:
+                    pnl, im, mm = _terms(p)
+                    equity += pnl
+                    initial += im
+                    maintenance += mm
+                else:
+                    equity -= p.allocated_margin
+            return CrossPool(equity, initial, maintenance)
 
     def isolated_pools(self) -> tuple[IsolatedPool, ...]:
         return tuple(
@@ -163,7 +172,8 @@ class MarginAccount:
 
     def total_equity(self) -> Decimal:
         """Cross equity plus every isolated equity; always ``CV + Σ U``."""
-        return self.cross_pool().equity + sum((pool.equity for pool in self.isolated_pools()), ZERO)
+        with localcontext(EXACT):
+            return self.cross_pool().equity + sum((pool.equity for pool in self.isolated_pools()), ZERO)
 
     def with_allocation(self, symbol: str, allocated_margin: Decimal | None) -> MarginAccount:
         positions = tuple(
@@ -178,16 +188,37 @@ class Outcome(enum.Enum):
     WOULD_CAUSE_LIQUIDATION = "would_cause_liquidation"
 
 
+class Rule(enum.Enum):
+    """The rule that decided a change (SPEC §3.4), named as the preview shows it (SPEC §6.1)."""
+
+    NO_POSITION = "noPosition"  # accepted: only the preference is stored
+    MARGIN_SUFFICIENT = "marginSufficient"  # accepted: rules 1 and 2 hold
+    CROSS_AVAILABLE_BELOW_ZERO = "crossAvailableBelowZero"  # rule 1, 92
+    POOL_BELOW_MAINTENANCE = "poolBelowMaintenance"  # rule 2, 41
+
+
+CROSS = "cross"
+
+
 @dataclass(frozen=True, slots=True)
 class MarginDecision:
-    """The verdict on a leverage change and the numbers behind it."""
+    """The verdict on a leverage change and the numbers behind it.
+
+    ``failed_pool`` names the pool that failed the deciding rule: ``"cross"``, or the contract's symbol for its
+    isolated pool. ``isolated_before``/``isolated_after`` are the changed contract's isolated pool (``None`` when
+    it is cross on that side of the change).
+    """
 
     outcome: Outcome
+    rule: Rule
     symbol: str
+    failed_pool: str | None
     allocated_before: Decimal | None
     allocated_after: Decimal | None
-    available_before: Decimal
-    available_after: Decimal
+    cross_before: CrossPool
+    cross_after: CrossPool
+    isolated_before: IsolatedPool | None
+    isolated_after: IsolatedPool | None
     before: MarginAccount
     after: MarginAccount
 
@@ -196,77 +227,92 @@ class MarginDecision:
         return self.outcome is Outcome.ACCEPTED
 
     @property
+    def available_before(self) -> Decimal:
+        return self.cross_before.available
+
+    @property
+    def available_after(self) -> Decimal:
+        return self.cross_after.available
+
+    @property
     def margin_moved(self) -> Decimal:
         """Margin moved from the cross pool into the isolated pool (negative when it went back)."""
-        return (self.allocated_after or ZERO) - (self.allocated_before or ZERO)
+        return EXACT.subtract(self.allocated_after or ZERO, self.allocated_before or ZERO)
 
 
 def _terms(p: Position) -> tuple[Decimal, Decimal, Decimal]:
     """``(U, IM(N), MM(N))`` of a position, with ``s·k`` computed once (the hot loop of a decision)."""
-    exposure = p.size * p.contract_size
-    im, mm = p.schedule.margins(abs(exposure) * p.mark_price)
-    return exposure * (p.mark_price - p.entry_price), im, mm
+    exposure = EXACT.multiply(p.size, p.contract_size)
+    im, mm = p.schedule.margins(EXACT.multiply(exposure.copy_abs(), p.mark_price))
+    return EXACT.multiply(exposure, EXACT.subtract(p.mark_price, p.entry_price)), im, mm
+
+
+def _slack(equity: Decimal, maintenance: Decimal) -> Decimal:
+    return EXACT.subtract(equity, maintenance)
 
 
 def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: Decimal | None) -> MarginDecision:
     """Decide a change of ``symbol`` to isolated at ``max_leverage`` (or to cross when ``None``), SPEC §3.4.
 
-    One pass over the positions computes the cross pool before the change and whether any *other* isolated pool
-    is below maintenance; the changed position's terms are then moved between pools, so the cost is O(positions)
-    with each position's margin computed once.
+    The change moves one position between pools: out of its pool before (cross: ``−U, −IM(N), −MM(N)``;
+    isolated: ``+A`` back to cross equity) and into its pool after (cross: ``+U, +IM(N), +MM(N)``; isolated at
+    ``L``: ``−A'`` from cross equity, a pool of equity ``A' + U``). One pass computes the cross pool before, so the
+    cost is O(positions) with each position's margin computed once, and the pools the change does not touch are
+    never examined: they cannot decide it.
     """
-    position = account.position(symbol)
-    if position is None:
-        available = account.cross_pool().available
-        return MarginDecision(Outcome.ACCEPTED, symbol, None, None, available, available, account, account)
-    equity = account.collateral_value
-    initial = maintenance = ZERO
-    other_isolated_liquidatable = False
-    changed_pnl, changed_im, changed_mm = _terms(position)
-    for p in account.positions:
-        pnl, im, mm = _terms(p)
-        allocated = p.allocated_margin
-        if allocated is None:
-            equity += pnl
-            initial += im
-            maintenance += mm
+    with localcontext(EXACT):
+        position = account.position(symbol)
+        cross_before = account.cross_pool()
+        if position is None:
+            return MarginDecision(
+                Outcome.ACCEPTED, Rule.NO_POSITION, symbol, None, None, None,
+                cross_before, cross_before, None, None, account, account,
+            )  # fmt: skip
+        pnl, im, mm = _terms(position)
+        equity, initial, maintenance = cross_before.equity, cross_before.initial_margin, cross_before.maintenance_margin
+        allocated_before = position.allocated_margin
+        if allocated_before is None:
+            equity, initial, maintenance = equity - pnl, initial - im, maintenance - mm
+            isolated_before = None
         else:
-            equity -= allocated
-            if p is not position and allocated + pnl < mm:
-                other_isolated_liquidatable = True
-    before = CrossPool(equity, initial, maintenance)
-    # take the changed position out of its pool, then put it into its new one
-    if position.allocated_margin is None:
-        equity -= changed_pnl
-        initial -= changed_im
-        maintenance -= changed_mm
-    else:
-        equity += position.allocated_margin
-    allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
-    if allocated_after is None:
-        equity += changed_pnl
-        initial += changed_im
-        maintenance += changed_mm
-        isolated_liquidatable = False
-    else:
-        equity -= allocated_after
-        isolated_liquidatable = allocated_after + changed_pnl < changed_mm
-    after_cross = CrossPool(equity, initial, maintenance)
-    outcome = Outcome.ACCEPTED
-    if after_cross.available < before.available and after_cross.available < ZERO:
-        outcome = Outcome.INSUFFICIENT_MARGIN
-    elif after_cross.equity < after_cross.maintenance_margin or isolated_liquidatable or other_isolated_liquidatable:
-        outcome = Outcome.WOULD_CAUSE_LIQUIDATION
-    return MarginDecision(
-        outcome,
-        symbol,
-        position.allocated_margin,
-        allocated_after,
-        before.available,
-        after_cross.available,
-        account,
-        account.with_allocation(symbol, allocated_after),
+            equity += allocated_before
+            isolated_before = IsolatedPool(symbol, allocated_before, pnl, mm)
+        allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
+        if allocated_after is None:
+            equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
+            isolated_after = None
+        else:
+            equity -= allocated_after
+            isolated_after = IsolatedPool(symbol, allocated_after, pnl, mm)
+        cross_after = CrossPool(equity, initial, maintenance)
+        outcome, rule, failed = _judge(cross_before, cross_after, isolated_before, isolated_after)
+        return MarginDecision(
+            outcome, rule, symbol, failed, allocated_before, allocated_after, cross_before, cross_after,
+            isolated_before, isolated_after, account, account.with_allocation(symbol, allocated_after),
+        )  # fmt: skip
+
+
+def _judge(
+    cross_before: CrossPool,
+    cross_after: CrossPool,
+    isolated_before: IsolatedPool | None,
+    isolated_after: IsolatedPool | None,
+) -> tuple[Outcome, Rule, str | None]:
+    """Rules 1 and 2 of SPEC §3.4 on the two pools a change touches."""
+    if cross_after.available < cross_before.available and cross_after.available < ZERO:
+        return Outcome.INSUFFICIENT_MARGIN, Rule.CROSS_AVAILABLE_BELOW_ZERO, CROSS
+    cross_worse = _slack(cross_after.equity, cross_after.maintenance_margin) < _slack(
+        cross_before.equity, cross_before.maintenance_margin
     )
+    if cross_worse and cross_after.equity < cross_after.maintenance_margin:
+        return Outcome.WOULD_CAUSE_LIQUIDATION, Rule.POOL_BELOW_MAINTENANCE, CROSS
+    if isolated_after is not None:
+        isolated_worse = isolated_before is None or _slack(
+            isolated_after.equity, isolated_after.maintenance_margin
+        ) < _slack(isolated_before.equity, isolated_before.maintenance_margin)
+        if isolated_worse and isolated_after.equity < isolated_after.maintenance_margin:
+            return Outcome.WOULD_CAUSE_LIQUIDATION, Rule.POOL_BELOW_MAINTENANCE, isolated_after.symbol
+    return Outcome.ACCEPTED, Rule.MARGIN_SUFFICIENT, None
 
 
 def is_liquidatable(account: MarginAccount) -> bool:
@@ -293,25 +339,57 @@ class FlexSummary:
 
 
 def flex_summary(account: MarginAccount) -> FlexSummary:
-    """Summarise an account the way Kraken's ``flex`` object does, from the same pools as the decision."""
-    cross = account.cross_pool()
-    pools = account.isolated_pools()
-    cv = account.collateral_value
-    upnl = account.unrealized_pnl
-    with localcontext() as ctx:
-        ctx.prec = 40
-        share = ZERO if cv <= ZERO else min(max(cross.available / cv, ZERO), Decimal(1))
+    """Summarise an account the way Kraken's ``flex`` object does, from the same pools as the decision.
+
+    Every figure is exact; ``currencies[c].available = round(q_c·avail/CV)`` clamped to ``[0, q_c]`` (0 when
+    ``CV`` is 0) is the one quotient, rounded once, half-even to 1e-8.
+    """
+    with localcontext(EXACT):
+        cross = account.cross_pool()
+        pools = account.isolated_pools()
+        cv = account.collateral_value
+        upnl = account.unrealized_pnl
+        available = cross.available
         currencies = {
-            c.currency: (c.quantity, c.value, c.collateral_value, c.quantity * share) for c in account.collateral
+            c.currency: (c.quantity, c.value, c.collateral_value, _available_share(c.quantity, available, cv))
+            for c in account.collateral
         }
-    return FlexSummary(
-        currencies=currencies,
-        balance_value=account.balance_value,
-        collateral_value=cv,
-        unrealized_pnl=upnl,
-        portfolio_value=account.balance_value + upnl,
-        margin_equity=cv + upnl,
-        initial_margin=cross.initial_margin + sum((p.allocated_margin for p in pools), ZERO),
-        maintenance_margin=cross.maintenance_margin + sum((p.maintenance_margin for p in pools), ZERO),
-        available_margin=cross.available,
-    )
+        return FlexSummary(
+            currencies=currencies,
+            balance_value=account.balance_value,
+            collateral_value=cv,
+            unrealized_pnl=upnl,
+            portfolio_value=account.balance_value + upnl,
+            margin_equity=cv + upnl,
+            initial_margin=cross.initial_margin + sum((p.allocated_margin for p in pools), ZERO),
+            maintenance_margin=cross.maintenance_margin + sum((p.maintenance_margin for p in pools), ZERO),
+            available_margin=available,
+        )
+
+
+def _available_share(quantity: Decimal, available: Decimal, collateral_value: Decimal) -> Decimal:
+    """``round(q·avail/CV)`` clamped to ``[0, q]``; 0 when ``CV ≤ 0`` or ``avail ≤ 0``."""
+    if collateral_value <= ZERO or available <= ZERO or quantity <= ZERO:
+        return ZERO
+    if available >= collateral_value:
+        return quantity
+    return min(divide(EXACT.multiply(quantity, available), collateral_value), quantity)
+
+
+__all__ = [
+    "CROSS",
+    "CollateralBalance",
+    "CrossPool",
+    "FlexSummary",
+    "IsolatedPool",
+    "MarginAccount",
+    "MarginDecision",
+    "Outcome",
+    "Position",
+    "Rule",
+    "allocation_for",
+    "decide_leverage_change",
+    "flex_summary",
+    "is_liquidatable",
+    "round_money",
+]

@@ -5,7 +5,9 @@ Rules:
   the first starting at 0. Tier ``i`` covers ``[lo_i, lo_{i+1})``; the last is open-ended.
 - ``IM(N) = Σ_i im_i · |[lo_i, hi_i) ∩ [0, N)|``, and ``MM(N)`` likewise with the mm rates. Both are
   continuous at tier edges and grow with ``N``.
-- The leverage cap is ``N / IM(N)`` for a position of notional ``N > 0`` and ``1 / im_0`` without one.
+- The leverage cap is ``N / IM(N)`` for a position of notional ``N > 0`` and ``1 / im_0`` without one; whether a
+  leverage is within it is decided exactly, as ``L·IM(N) ≤ N`` (never a rounded quotient).
+- Margins are computed in the ``EXACT`` context (``domain/exact.py``): no digit is lost within the admin bounds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+
+from levpref.domain.exact import EXACT
 
 ZERO = Decimal(0)
 
@@ -40,9 +44,9 @@ class MarginSchedule:
         bounds = tuple(level.lower_bound for level in self.levels)
         below = [(ZERO, ZERO)]
         for previous, level in zip(self.levels, self.levels[1:], strict=False):
-            width = level.lower_bound - previous.lower_bound
+            width = EXACT.subtract(level.lower_bound, previous.lower_bound)
             im, mm = below[-1]
-            below.append((im + width * previous.initial_rate, mm + width * previous.maintenance_rate))
+            below.append((EXACT.fma(width, previous.initial_rate, im), EXACT.fma(width, previous.maintenance_rate, mm)))
         object.__setattr__(self, "_bounds", bounds)
         object.__setattr__(self, "_below", tuple(below))
 
@@ -77,14 +81,15 @@ class MarginSchedule:
         tier = bisect_right(self._bounds, notional) - 1
         level = self.levels[tier]
         im, mm = self._below[tier]
-        width = notional - level.lower_bound
-        return im + width * level.initial_rate, mm + width * level.maintenance_rate
+        width = EXACT.subtract(notional, level.lower_bound)
+        return EXACT.fma(width, level.initial_rate, im), EXACT.fma(width, level.maintenance_rate, mm)
 
     def allows_leverage(self, max_leverage: Decimal, notional: Decimal) -> bool:
-        """Whether ``max_leverage ≤ cap(N)``, decided without division: ``L·IM(N) ≤ N`` (or ``L·im_0 ≤ 1``)."""
+        """Whether ``max_leverage ≤ cap(N)``, decided exactly and without division: ``L·IM(N) ≤ N``
+        (or ``L·im_0 ≤ 1`` with no position)."""
         if notional <= ZERO:
-            return max_leverage * self.levels[0].initial_rate <= 1
-        return max_leverage * self.initial_margin(notional) <= notional
+            return EXACT.multiply(max_leverage, self.levels[0].initial_rate) <= 1
+        return EXACT.multiply(max_leverage, self.initial_margin(notional)) <= notional
 
     def leverage_cap(self, notional: Decimal) -> Decimal:
         """``cap(N) = N / IM(N)``, or ``1 / im_0`` with no position (for display; decisions use ``allows_leverage``)."""
