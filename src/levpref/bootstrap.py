@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import secrets
+import signal
+import sys
 
 from levpref.adapters.http.admin import AdminApi, token_hash
 from levpref.adapters.http.app import LevprefApp
@@ -24,7 +28,9 @@ log = logging.getLogger("levpref")
 
 def make_store(config: Config) -> Store:
     if config.is_sqlite:
-        return SqliteStore(config.sqlite_path, synchronous=config.sqlite_synchronous.upper())
+        return SqliteStore(
+            config.sqlite_path, synchronous=config.sqlite_synchronous.upper(), wal_limit=config.sqlite_wal_limit
+        )
     return PostgresStore(config.database_url, max_size=config.pg_pool_size)
 
 
@@ -64,7 +70,12 @@ async def build_app(config: Config) -> LevprefApp:
     )
     admin = AdminApi(AdminService(store, box), stored or token_hash(secrets.token_urlsafe(32)))
     return LevprefApp(
-        kraken, admin, max_body=config.max_body, trust_forwarded=config.trust_forwarded, on_shutdown=store.close
+        kraken,
+        admin,
+        max_body=config.max_body,
+        trust_forwarded=config.trust_forwarded,
+        trusted_hops=config.trusted_hops,
+        on_shutdown=store.close,
     )
 
 
@@ -84,6 +95,22 @@ class LazyApp:
         await self._app(scope, receive, send)
 
 
+def exit_with_supervisor() -> None:
+    """In a worker of ``--workers N``: be sent SIGTERM when the supervisor dies (even by ``kill -9``), so that no
+    orphan keeps serving the port; exit at once if it is already gone (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot ask to follow the supervisor (prctl failed); orphaned workers may outlive it")
+    if os.getppid() == 1:  # the supervisor died before the request took effect
+        os._exit(0)
+
+
 def create_app() -> LazyApp:
     """uvicorn's factory: each worker process builds its app from ``LEVPREF_*`` variables."""
-    return LazyApp(Config.from_env())
+    config = Config.from_env()
+    if config.workers > 1:
+        exit_with_supervisor()
+    return LazyApp(config)

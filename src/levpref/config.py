@@ -30,8 +30,14 @@ class Config:
     max_header_bytes: int = 65536
     read_timeout: int = 10
     sqlite_synchronous: str = "NORMAL"
+    sqlite_wal_limit: int = 16 * 1024 * 1024
     pg_pool_size: int = 8
     trust_forwarded: bool = False
+    trusted_hops: int = 1
+    max_connections_per_ip: int = 256
+    idle_timeout: int = 5
+    max_requests_in_progress: int = 2048
+    max_headers: int = 100
     log_level: str = "warning"
 
     @classmethod
@@ -63,6 +69,18 @@ class Config:
             raise ValueError("max header bytes must be between 1024 and 16777216")
         if not 1 <= self.read_timeout <= 3600:
             raise ValueError("read timeout must be between 1 and 3600 seconds")
+        if not 1024 * 1024 <= self.sqlite_wal_limit <= 1024**4:
+            raise ValueError("sqlite WAL limit must be between 1 MiB and 1 TiB")
+        if not 1 <= self.trusted_hops <= 16:
+            raise ValueError("trusted hops must be between 1 and 16")
+        if not 1 <= self.max_connections_per_ip <= 1_000_000:
+            raise ValueError("max connections per IP must be between 1 and 1000000")
+        if not 1 <= self.idle_timeout <= 3600:
+            raise ValueError("idle timeout must be between 1 and 3600 seconds")
+        if not 1 <= self.max_requests_in_progress <= 1_000_000:
+            raise ValueError("max requests in progress must be between 1 and 1000000")
+        if not 8 <= self.max_headers <= 10_000:
+            raise ValueError("max headers must be between 8 and 10000")
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,8 +7,8 @@ parameter really reaches the parameter checks. Each must answer exactly the spec
 - routing (404, 405, 413, 400 for what the HTTP parser rejects): shape B with code 0 and the HTTP status;
 always ``Content-Type: application/json``, never a traceback or an HTML page. And a refusal changes nothing: the
 exported world, alice's preferences and every audit log read the same before and after, the server log shows no
-error, and the refused request's nonce is still free (a valid request with that nonce then succeeds: only
-successful requests record their nonce).
+error, and the refused request's nonce is consumed exactly when the request passed the nonce window (SPEC §2.2,
+revised 2026-12: a captured refused request can never succeed later), and still free when it was refused before.
 
 The order of checks (SPEC §1.2: auth/nonce/rate limit → requiredArgumentMissing → 87 → 88 → marketUnavailable →
 invalidArgument → margin) is checked by cases that break two rules at once (ids ``order-…``), plus the nonce and
@@ -128,6 +128,12 @@ class Case:
         if self.nonce != FRESH or self.key == world.DORMANT_FULL:
             return None
         return world.ALICE_READ if self.key == world.ALICE_READ else world.ALICE_FULL
+
+    @property
+    def nonce_consumed(self) -> bool:
+        """Whether the request passed the nonce window, so that its nonce is consumed whatever followed."""
+        before_window = (AUTH, A("accountInactive"), A("nonceDuplicate"), A("nonceBelowThreshold"))
+        return self.expect.status in (200, 500) and self.expect not in before_window
 
     @property
     def fails_authentication(self) -> bool:
@@ -368,12 +374,20 @@ def assert_success(response: httpx.Response, **payload: Any) -> None:
     assert body == {"result": "success", **payload}, response.text
 
 
-def prove_nonce_unused(client: httpx.Client, key: Key, nonce: str) -> None:
-    """A valid request with ``nonce`` succeeds: the refused request did not record it."""
-    if key == world.ALICE_READ:
-        assert_success(call(client, "GET", LEVERAGE, key, nonce=nonce), leveragePreferences=[])
+def prove_nonce_state(client: httpx.Client, key: Key, nonce: str, *, consumed: bool) -> None:
+    """A valid request with ``nonce`` is a duplicate when the refused request consumed it, else it succeeds (and
+    a GET with the read-only key changes nothing either way)."""
+    response = (
+        call(client, "GET", LEVERAGE, key, nonce=nonce)
+        if key == world.ALICE_READ or consumed
+        else call(client, "PUT", LEVERAGE, key, "symbol=PF_ETHUSD&maxLeverage=5", nonce=nonce)
+    )
+    if consumed:
+        assert_answer(response, A("nonceDuplicate"))
+    elif key == world.ALICE_READ:
+        assert_success(response, leveragePreferences=[])
     else:
-        assert_success(call(client, "PUT", LEVERAGE, key, "symbol=PF_ETHUSD&maxLeverage=5", nonce=nonce))
+        assert_success(response)
 
 
 def assert_log_clean(log: str) -> None:
@@ -398,24 +412,24 @@ def test_malformed_request_is_refused_exactly_and_changes_nothing(
     assert capture(server, http) == before
     assert_log_clean(log.new())
     if case.proof_key is not None:
-        prove_nonce_unused(http, case.proof_key, nonce)
+        prove_nonce_state(http, case.proof_key, nonce, consumed=case.nonce_consumed)
 
 
 def test_the_whole_corpus_back_to_back_then_the_server_still_serves(server: ServerProcess, http: httpx.Client) -> None:
-    """Every case in a row on one world, all fresh nonces the same N: nothing changes, N is still free after."""
+    """Every case in a row on one world, each with a fresh nonce: nothing changes, and the server still serves."""
     failing_auth = sum(case.fails_authentication for case in CASES)
     assert failing_auth < 20, f"{failing_auth} failed authentications would trip the per-IP limit of 20 per minute"
     before = capture(server, http)
     log = LogCursor(server)
-    nonce = fresh_nonce()
     for case in CASES:
-        response = send(server, http, case, nonce_for(case, nonce))
+        response = send(server, http, case, nonce_for(case, fresh_nonce()))
         try:
             assert_answer(response, case.expect)
         except AssertionError as failure:
             raise AssertionError(f"case {case.id}: {failure}") from failure
     assert capture(server, http) == before
     assert_log_clean(log.new())
+    nonce = fresh_nonce()
     assert_success(call(http, "PUT", LEVERAGE, world.ALICE_FULL, "symbol=PF_ETHUSD&maxLeverage=5", nonce=nonce))
     shown = [{"symbol": "PF_ETHUSD", "maxLeverage": 5.0}]
     assert_success(call(http, "GET", LEVERAGE, world.ALICE_READ, nonce=nonce), leveragePreferences=shown)

@@ -5,7 +5,9 @@ Rules:
 - ``postData`` is the raw query string exactly as received (no ``?``) followed by the raw body.
 - ``nonce`` is the ``Nonce`` header, or ``""`` when absent.
 - ``Authent = base64(HMAC-SHA512(key=base64decode(secret), msg=SHA256(postData + nonce + endpointPath)))``.
-- The legacy form, where ``postData`` is the percent-decoded query string, is accepted too.
+- The legacy form, where ``postData`` is the percent-decoded query string, is accepted too, but only when decoding
+  does not change how the query splits into parameters (SPEC §2.4): a signature over ``maxLeverage=10`` must not
+  authorise ``maxLeverage%3D10`` (one parameter named ``maxLeverage=10``, so the contract would go cross).
 - Comparison is constant-time; a malformed ``Authent`` is simply a mismatch.
 """
 
@@ -15,7 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
 _PREFIX = "/derivatives"
 
@@ -56,8 +58,19 @@ def verify(secret: bytes, raw_query: str, body: str, nonce: str, path: str, auth
     if presented is None:
         return False
     signed_path = endpoint_path(path)
-    matched = hmac.compare_digest(_mac(secret, raw_query + body, nonce, signed_path), presented)
+    if hmac.compare_digest(_mac(secret, raw_query + body, nonce, signed_path), presented):
+        return True
     decoded = unquote_plus(raw_query)
-    if decoded != raw_query:
-        matched = hmac.compare_digest(_mac(secret, decoded + body, nonce, signed_path), presented) or matched
-    return matched
+    if decoded == raw_query or not hmac.compare_digest(_mac(secret, decoded + body, nonce, signed_path), presented):
+        return False
+    return same_split(raw_query, decoded)  # parsed only now: the signature over the decoded form is genuine
+
+
+def same_split(raw_query: str, decoded: str) -> bool:
+    """Whether the raw and the percent-decoded query parse to the same names and values, in the same order."""
+    try:
+        raw = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+        again = parse_qsl(decoded, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return raw == again

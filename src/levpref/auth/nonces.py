@@ -5,6 +5,8 @@ Rules:
 - Per key the ``W`` most recent accepted nonces are kept (default 256):
   a nonce in that set is a duplicate; a nonce below the smallest of a *full* set is below threshold;
   otherwise it is accepted, and the smallest is evicted when more than ``W`` would be kept.
+- The highest nonce ever evicted is kept as the key's *floor*: a nonce at or below it is below threshold whatever
+  the window now holds, so enlarging ``W`` on a restart never re-admits an evicted nonce (SPEC §2.2, revised).
 """
 
 from __future__ import annotations
@@ -35,10 +37,14 @@ class NonceVerdict(enum.Enum):
     BELOW_THRESHOLD = "below_threshold"
 
 
-def judge_nonce(nonce: int, *, known: bool, kept: int, smallest: int | None, window: int) -> NonceVerdict:
-    """Judge ``nonce`` against a window holding ``kept`` nonces, the smallest ``smallest``."""
+def judge_nonce(
+    nonce: int, *, known: bool, kept: int, smallest: int | None, window: int, floor: int | None = None
+) -> NonceVerdict:
+    """Judge ``nonce`` against a window holding ``kept`` nonces, the smallest ``smallest``, above ``floor``."""
     if known:
         return NonceVerdict.DUPLICATE
+    if floor is not None and nonce <= floor:
+        return NonceVerdict.BELOW_THRESHOLD
     if kept >= window:
         if smallest is not None and nonce < smallest:
             return NonceVerdict.BELOW_THRESHOLD
@@ -52,6 +58,7 @@ class NonceWindow:
 
     window: int = DEFAULT_WINDOW
     kept: set[int] = field(default_factory=set)
+    floor: int | None = None
 
     def offer(self, nonce: int) -> NonceVerdict:
         verdict = judge_nonce(
@@ -60,9 +67,12 @@ class NonceWindow:
             kept=len(self.kept),
             smallest=min(self.kept, default=None),
             window=self.window,
+            floor=self.floor,
         )
         if verdict in (NonceVerdict.ACCEPT, NonceVerdict.ACCEPT_AND_EVICT):
             self.kept.add(nonce)
             while len(self.kept) > self.window:
-                self.kept.remove(min(self.kept))
+                evicted = min(self.kept)
+                self.kept.remove(evicted)
+                self.floor = evicted if self.floor is None else max(self.floor, evicted)
         return verdict

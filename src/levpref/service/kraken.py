@@ -4,24 +4,32 @@ Rules (SPEC §1, §2):
 - Order of checks: failed-auth limits of the client IP and of the named key → key, signature, nonce format →
   full access for PUTs → account active → nonce window → rate budget → the endpoint's own validation →
   the margin decision.
-- Failed authentications charge the client IP's and the named key's buckets (a lockout of that key, to slow
-  guessing); everything else about a failed request is rolled back.
+- Failed authentications charge two buckets: the client address's, and the one of that address *and* the named
+  key (so guessing one key's secret from one address is slowed twice over, but a stranger who knows a public key
+  cannot lock its owner out: the owner's address has buckets of its own). Everything else about a failed request
+  is rolled back.
+- Nothing is parsed before the signature is verified (SPEC §2.4): the parameters are read from the raw query (or,
+  with an empty query, a form body) only after it; a request with both is ``invalidArgument``.
+- Unknown, revoked or expired keys cost what a wrong signature costs: the same decryption and HMAC run against a
+  dummy secret, so the time of a refusal does not tell whether a public key exists.
+- A nonce that passes the window check is consumed whatever follows (SPEC §2.2, revised): a captured refused
+  request cannot succeed later.
 - A request that fits the rate budget is charged even when the endpoint then refuses it; one that does not fit
-  is refused and not charged.
-- The nonce is recorded, and the endpoint's changes written, only when the request succeeds: a refused request
-  changes nothing but the rate budget.
+  is refused and not charged. A refusal writes nothing else (the endpoint decides before it writes).
 - Everything a request does happens in one store transaction.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 from levpref.auth.authent import verify
 from levpref.auth.nonces import NonceVerdict, judge_nonce, nonce_key, parse_nonce
+from levpref.auth.params import signed_params
 from levpref.errors import (
     AccountInactive,
     ApiLimitExceeded,
@@ -46,15 +54,16 @@ class KrakenRequest:
 
     method: str
     path: str
-    raw_query: str
+    raw_query: str  # as received, bytes that are not UTF-8 kept as surrogates (they are signed as sent)
     body: str
-    params: Params | None  # None: unreadable (bad UTF-8, non-form body, duplicated across query and body)
+    content_type: str
     api_key: str | None
     authent: str | None
     nonce: str | None
     client_ip: str
     request_id: str
     now_ms: int
+    params: Params | None = None  # set after authentication; ``None`` before, or when unreadable
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,14 @@ class AuthSettings:
     nonce_window: int = 256
     require_nonce: bool = False
     failed_auth_limit: int = 20
+
+
+_DUMMY_KEY = "levpref-dummy-key"
+
+
+def _raw(text: str) -> bytes:
+    """The bytes as received (the edge decoded them with ``surrogateescape``)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 Handler = Callable[[Tx, ApiKeyRecord, KrakenRequest], Awaitable[Any]]
@@ -111,6 +128,7 @@ class KrakenService:
         self._store = store
         self._secrets = secrets
         self._settings = settings
+        self._dummy_sealed = secrets.seal(_DUMMY_KEY, os.urandom(64))  # opened instead of an unknown key's secret
 
     async def instruments(self) -> list[dict[str, Any]]:
         async with self._store.transaction() as tx:
@@ -123,21 +141,15 @@ class KrakenService:
         async with self._store.transaction() as tx:
             try:
                 key = await self._authenticate(tx, endpoint, request)
-                verdict = await self._check_nonce(tx, key, request)
+                await self._consume_nonce(tx, key, request)
                 await self._charge(tx, key, endpoint, request.now_ms)
                 try:
-                    if request.params is None:
+                    params = signed_params(_raw(request.raw_query), _raw(request.body), request.content_type)
+                    if params is None:
                         raise InvalidArgument
-                    result = await _HANDLERS[endpoint](tx, key, request)
-                except LevprefError as refusal:  # a refusal: keep the charge, write nothing else
+                    result = await _HANDLERS[endpoint](tx, key, replace(request, params=params))
+                except LevprefError as refusal:  # a refusal: keep the charge and the nonce, write nothing else
                     failure = refusal
-                else:
-                    if verdict is not None and request.nonce is not None:
-                        await tx.add_nonce(
-                            key.public_key,
-                            nonce_key(int(request.nonce)),
-                            evict_smallest=verdict is NonceVerdict.ACCEPT_AND_EVICT,
-                        )
             except (
                 AuthenticationError,
                 AccountInactive,
@@ -156,7 +168,7 @@ class KrakenService:
         limit = self._settings.failed_auth_limit
         buckets = [f"ip:{request.client_ip}"]
         if _usable_key_name(request.api_key):
-            buckets.append(f"key:{request.api_key}")
+            buckets.append(f"ipkey:{request.client_ip} {request.api_key}")
         stored = await tx.failure_buckets(buckets)
         levels = [stored.get(name) or Bucket.full(limit, now) for name in buckets]
         if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
@@ -169,6 +181,7 @@ class KrakenService:
                 raise FailedAuthLimitExceeded
             for name, (_, charged) in zip(buckets, charges, strict=True):
                 await tx.save_ip_bucket(name, charged)
+            await tx.expire_ip_buckets(now - FAILED_AUTH_PERIOD_MS)  # a bucket idle for a period is full: drop it
             raise AuthenticationError
         if endpoint.needs_full_access and key.access != "full":
             raise AuthenticationError
@@ -185,22 +198,26 @@ class KrakenService:
         if nonce is not None and parse_nonce(nonce) is None:
             return None
         key = await tx.lock_key(request.api_key)
-        if key is None or key.revoked or (key.expires_ms is not None and key.expires_ms <= request.now_ms):
-            return None
-        secret = self._secrets.open(key.public_key, key.secret_enc)
+        usable = key is not None and not key.revoked and (key.expires_ms is None or key.expires_ms > request.now_ms)
+        if key is not None and usable:
+            secret = self._secrets.open(key.public_key, key.secret_enc)
+        else:  # the same work as for a real key, so that timing does not tell whether the key exists
+            secret = self._secrets.open(_DUMMY_KEY, self._dummy_sealed)
+            usable = False
         if secret is None:
             return None
         signed = verify(secret, request.raw_query, request.body, nonce or "", request.path, request.authent)
-        return key if signed else None
+        return key if signed and usable else None
 
     async def ping(self) -> None:
         """Touch the store (readiness)."""
         async with self._store.transaction() as tx:
             await tx.meta("schema")
 
-    async def _check_nonce(self, tx: Tx, key: ApiKeyRecord, request: KrakenRequest) -> NonceVerdict | None:
+    async def _consume_nonce(self, tx: Tx, key: ApiKeyRecord, request: KrakenRequest) -> None:
+        """Judge the nonce against the key's window and floor, and consume it at once when it passes."""
         if request.nonce is None:
-            return None
+            return
         nonce = int(request.nonce)
         stored = nonce_key(nonce)
         known = await tx.nonce_known(key.public_key, stored)
@@ -211,12 +228,14 @@ class KrakenService:
             kept=key.nonce_count,
             smallest=None if smallest is None else int(smallest),
             window=self._settings.nonce_window,
+            floor=None if key.nonce_floor is None else int(key.nonce_floor),
         )
         if verdict is NonceVerdict.DUPLICATE:
             raise NonceDuplicate
         if verdict is NonceVerdict.BELOW_THRESHOLD:
             raise NonceBelowThreshold
-        return verdict
+        evicted = smallest if verdict is NonceVerdict.ACCEPT_AND_EVICT else None
+        await tx.add_nonce(key.public_key, stored, evict=evicted)
 
     async def _charge(self, tx: Tx, key: ApiKeyRecord, endpoint: Endpoint, now_ms: int) -> None:
         fits, bucket = take(key.bucket, endpoint.cost, key.rate_budget, KEY_PERIOD_MS, now_ms)

@@ -24,6 +24,7 @@ class ApiKeyRecord:
     bucket: Bucket
     nonce_count: int
     account_active: bool
+    nonce_floor: str | None = None  # the highest nonce evicted from the window (20-digit storage form)
 
 
 @dataclass(frozen=True, slots=True)

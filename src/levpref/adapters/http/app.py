@@ -2,8 +2,12 @@
 
 Rules:
 - Paths match exactly (no trailing-slash or case folding); unknown path → 404, wrong method → 405 (shape B).
-- Kraken endpoints read parameters from the raw query string and, for form-encoded bodies, the body;
-  a parameter given twice, bytes that are not UTF-8, or a non-form body → ``invalidArgument`` (after auth).
+- Kraken requests reach the service as received (raw query, raw body, headers): it parses parameters only after
+  the signature is verified (``auth/params.py``). A header the service needs that is given twice makes the request
+  unauthenticated (it is passed as absent and flagged, never as an in-band marker).
+- Behind a proxy (``trust_forwarded``) the client address is the entry the ``trusted_hops``-th proxy from us
+  appended to ``X-Forwarded-For`` (the client chooses every entry to its left); with fewer entries than trusted
+  hops, the TCP peer.
 - No request produces a traceback: an unexpected fault is logged with its request id and answers
   shape A ``Server Error``.
 """
@@ -16,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from levpref.adapters import jsonwire
 from levpref.adapters.http import observability, openapi, render
@@ -35,7 +38,6 @@ _PRIVATE: dict[str, dict[str, Endpoint]] = {
     f"{BASE}/openpositions": {"GET": Endpoint.GET_OPEN_POSITIONS},
 }
 _INSTRUMENTS = f"{BASE}/instruments"
-_FORM = "application/x-www-form-urlencoded"
 
 
 def _headers(scope: Scope) -> dict[str, list[str]]:
@@ -46,27 +48,16 @@ def _headers(scope: Scope) -> dict[str, list[str]]:
 
 
 def _one(headers: dict[str, list[str]], name: str) -> str | None:
+    """The header's one value; ``None`` when absent or given more than once (see ``_duplicated``)."""
     values = headers.get(name)
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else "\x00duplicate"
+    return values[0] if values and len(values) == 1 else None
 
 
-def parse_params(raw_query: bytes, body: bytes, content_type: str) -> dict[str, list[str]] | None:
-    """Query parameters plus form-body parameters; ``None`` when they cannot be read (bad UTF-8, a non-form
-    body, a parameter in both query and body)."""
-    try:
-        params = parse_qs(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
-        if body:
-            if content_type.split(";")[0].strip().lower() != _FORM:
-                return None
-            for name, values in parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict").items():
-                if name in params:
-                    return None
-                params[name] = values
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return params
+_AUTH_HEADERS = ("apikey", "authent", "nonce")
+
+
+def _duplicated(headers: dict[str, list[str]]) -> bool:
+    return any(len(headers.get(name, ())) > 1 for name in _AUTH_HEADERS)
 
 
 _RENDERERS: dict[Endpoint, Any] = {
@@ -110,12 +101,14 @@ class LevprefApp:
         *,
         max_body: int = 65536,
         trust_forwarded: bool = False,
+        trusted_hops: int = 1,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.kraken = kraken
         self.admin = admin
         self.max_body = max_body
         self.trust_forwarded = trust_forwarded
+        self.trusted_hops = trusted_hops
         self._on_shutdown = on_shutdown
         self._request_ids = RequestIds()
 
@@ -204,14 +197,15 @@ class LevprefApp:
             return render.routing_error(405)
         trace.endpoint = endpoint.label
         raw_query: bytes = scope.get("query_string", b"")
+        unsigned = _duplicated(headers)  # a duplicated APIKey/Authent/Nonce: nobody can say which was signed
         request = KrakenRequest(
             method=method,
             path=path,
             raw_query=raw_query.decode("utf-8", "surrogateescape"),
             body=body.decode("utf-8", "surrogateescape"),
-            params=parse_params(raw_query, body, _one(headers, "content-type") or ""),
+            content_type=_one(headers, "content-type") or "",
             api_key=_one(headers, "apikey"),
-            authent=_one(headers, "authent"),
+            authent=None if unsigned else _one(headers, "authent"),
             nonce=_one(headers, "nonce"),
             client_ip=self._client_ip(scope, headers),
             request_id=request_id,
@@ -236,11 +230,11 @@ class LevprefApp:
 
     def _client_ip(self, scope: Scope, headers: dict[str, list[str]]) -> str:
         if self.trust_forwarded:
-            forwarded = _one(headers, "x-forwarded-for")
-            if forwarded:
-                return forwarded.split(",")[0].strip()[:64]
+            entries = [e.strip() for value in headers.get("x-forwarded-for", ()) for e in value.split(",")]
+            if len(entries) >= self.trusted_hops and entries[-self.trusted_hops]:
+                return entries[-self.trusted_hops][:64]
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 
 
-__all__ = ["LevprefApp", "parse_params"]
+__all__ = ["LevprefApp"]

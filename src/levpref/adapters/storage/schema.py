@@ -96,6 +96,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE instruments ADD COLUMN revision BIGINT NOT NULL DEFAULT 0
         """,
     ),
+    (
+        3,
+        # The highest nonce evicted from a key's window (SPEC §2.2, revised: enlarging the window never re-admits
+        # it), and an index to expire idle failed-authentication buckets.
+        """
+        ALTER TABLE api_keys ADD COLUMN nonce_floor TEXT;
+        CREATE INDEX ip_failures_updated ON ip_failures (updated_ms)
+        """,
+    ),
 )
 
 

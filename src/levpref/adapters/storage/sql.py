@@ -87,7 +87,7 @@ class SqlTx:
     # --- keys, nonces, buckets -------------------------------------------------------------------------
     _KEY_COLUMNS = (
         "k.public_key, k.account_id, k.secret_enc, k.access, k.rate_budget, k.revoked, k.expires_ms, "
-        "k.bucket_level, k.bucket_updated_ms, k.nonce_count, a.active"
+        "k.bucket_level, k.bucket_updated_ms, k.nonce_count, a.active, k.nonce_floor"
     )
 
     @staticmethod
@@ -103,6 +103,7 @@ class SqlTx:
             bucket=Bucket(int(row[7]), int(row[8])),
             nonce_count=int(row[9]),
             account_active=bool(row[10]),
+            nonce_floor=None if row[11] is None else str(row[11]),
         )
 
     async def lock_key(self, public_key: str) -> ApiKeyRecord | None:
@@ -168,18 +169,19 @@ class SqlTx:
         row = await self._one("SELECT MIN(nonce) FROM nonces WHERE public_key = ?", (public_key,))
         return None if row is None or row[0] is None else str(row[0])
 
-    async def add_nonce(self, public_key: str, nonce: str, *, evict_smallest: bool) -> None:
-        if evict_smallest:
+    async def add_nonce(self, public_key: str, nonce: str, *, evict: str | None) -> None:
+        """Keep ``nonce``; ``evict`` (the window's smallest) leaves it and becomes the key's floor."""
+        if evict is not None:
+            await self._db.execute("DELETE FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, evict))
             await self._db.execute(
-                "DELETE FROM nonces WHERE public_key = ? AND nonce = "
-                "(SELECT MIN(nonce) FROM nonces WHERE public_key = ?)",
-                (public_key, public_key),
+                "UPDATE api_keys SET nonce_floor = ? WHERE public_key = ? AND (nonce_floor IS NULL OR nonce_floor < ?)",
+                (evict, public_key, evict),
             )
         await self._db.execute("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
-        delta = 0 if evict_smallest else 1
-        await self._db.execute(
-            "UPDATE api_keys SET nonce_count = nonce_count + ? WHERE public_key = ?", (delta, public_key)
-        )
+        if evict is None:
+            await self._db.execute(
+                "UPDATE api_keys SET nonce_count = nonce_count + 1 WHERE public_key = ?", (public_key,)
+            )
 
     async def nonces(self, public_key: str) -> list[str]:
         rows = await self._db.fetchall("SELECT nonce FROM nonces WHERE public_key = ? ORDER BY nonce", (public_key,))
@@ -207,6 +209,15 @@ class SqlTx:
             "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
             "SET level = excluded.level, updated_ms = excluded.updated_ms",
             (ip, bucket.level, bucket.updated_ms),
+        )
+
+    async def expire_ip_buckets(self, idle_since_ms: int) -> None:
+        """Drop failed-authentication buckets untouched since ``idle_since_ms`` (refilled: the same as absent).
+        At most 256 a call, and never a row another transaction holds (no waiting, no deadlock)."""
+        skip = self._db.for_update and f"{self._db.for_update} SKIP LOCKED"
+        await self._db.execute(
+            f"DELETE FROM ip_failures WHERE ip IN (SELECT ip FROM ip_failures WHERE updated_ms < ? LIMIT 256 {skip})",
+            (idle_since_ms,),
         )
 
     # --- instruments, currencies, marks ----------------------------------------------------------------

@@ -55,13 +55,20 @@ def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
             time.sleep(0.01)
 
 
+WAL_LIMIT = 16 * 1024 * 1024  # bytes the WAL file may keep after a checkpoint (SQLite's journal_size_limit)
+
+
 class _Checkpointer:
     """A thread with its own connection that checkpoints the WAL every ``interval`` seconds (PASSIVE: it never
     blocks a writer). The serving connection has auto-checkpoints off, so no request waits for a checkpoint's
-    fsyncs; the WAL's size stays bounded by what is written between two checkpoints."""
+    fsyncs. Under sustained writes a PASSIVE checkpoint may never find the WAL idle enough to restart it, and a WAL
+    file never shrinks by itself: when it grows past ``limit`` the thread runs one TRUNCATE checkpoint (it waits for
+    the writer of the moment, then empties the file), so the file stays bounded."""
 
-    def __init__(self, path: str, interval: float = 0.1) -> None:
+    def __init__(self, path: str, interval: float = 0.1, limit: int = WAL_LIMIT) -> None:
         self._path = path
+        self._wal = Path(f"{path}-wal")
+        self._limit = limit
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="levpref-wal-checkpoint", daemon=True)
@@ -70,9 +77,11 @@ class _Checkpointer:
     def _run(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
         try:
+            conn.execute(f"PRAGMA journal_size_limit = {self._limit}")
             while not self._stopped.wait(self._interval):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    mode = "TRUNCATE" if self._wal_size() > self._limit else "PASSIVE"
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed; retrying", exc_info=True)
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -81,13 +90,19 @@ class _Checkpointer:
         finally:
             conn.close()
 
+    def _wal_size(self) -> int:
+        try:
+            return self._wal.stat().st_size
+        except OSError:
+            return 0
+
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=10)
 
 
 class SqliteStore:
-    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "NORMAL", wal_limit: int = WAL_LIMIT) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -98,7 +113,8 @@ class SqliteStore:
         self._checkpointer: _Checkpointer | None = None
         if path != ":memory:":  # checkpoints (copying the WAL into the file, with fsyncs) off the request path
             self._conn.execute("PRAGMA wal_autocheckpoint = 0")
-            self._checkpointer = _Checkpointer(path)
+            self._conn.execute(f"PRAGMA journal_size_limit = {wal_limit}")
+            self._checkpointer = _Checkpointer(path, limit=wal_limit)
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = asyncio.Lock()
         self._driver = _SqliteDriver(self._conn)
