@@ -107,6 +107,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._lingering = False
         self._lingered = 0
         self._boundary = False  # a head or a message ended within the read being parsed
+        self._head_started = False  # part of a request head has been parsed
 
     # --- timers -------------------------------------------------------------------------------------------------
     def _arm(self) -> None:
@@ -137,8 +138,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if not self._awaiting_head or (cycle is not None and not cycle.response_complete) or self._lingering:
             return
-        partial = self._head_bytes > 0 or bool(getattr(self, "url", b""))
-        if partial:
+        if self._head_bytes > 0 or self._head_started:
             self._abandon(408)
         elif not self.transport.is_closing():
             self.transport.close()
@@ -212,6 +212,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing() and not self.pipeline:
             self._arm_idle()
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_started = True
+
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         self._count_head(len(url), header=False)
@@ -252,6 +256,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._boundary = True
         self._head_bytes = self._parsed_head_bytes = self._header_count = 0
+        self._head_started = False
         self._disarm_idle()
         if len(self.tasks) < self._limits.max_requests_in_progress:
             super().on_headers_complete()
