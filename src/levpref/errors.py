@@ -10,7 +10,8 @@ Rules:
 
     LevprefError
     ├── KrakenError                  shape A, one per Kraken error string
-    │   ├── AuthenticationError, AccountInactive, ApiLimitExceeded, InvalidArgument,
+    │   ├── AuthenticationError, AccountInactive, ApiLimitExceeded (FailedAuthLimitExceeded),
+    │   ├── InvalidArgument (LeverageAboveCap),
     │   ├── RequiredArgumentMissing, MarketUnavailable, NonceBelowThreshold, NonceDuplicate,
     │   └── NotFound, ServerError
     ├── BusinessError                shape B, numbered
@@ -52,6 +53,10 @@ class FailedAuthLimitExceeded(ApiLimitExceeded):
 
 class InvalidArgument(KrakenError):
     code = "invalidArgument"
+
+
+class LeverageAboveCap(InvalidArgument):
+    """A ``maxLeverage`` above the cap of the contract's margin schedule at the current notional (SPEC §3.3)."""
 
 
 class RequiredArgumentMissing(KrakenError):

@@ -41,7 +41,7 @@ from levpref.errors import (
     NonceDuplicate,
 )
 from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, KEY_PERIOD_MS, Bucket, has_room, take
-from levpref.service import preferences
+from levpref.service import preferences, preview
 from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import ApiKeyRecord
 
@@ -89,6 +89,7 @@ class Endpoint(enum.Enum):
 
     PUT_LEVERAGE = ("PUT leveragepreferences", 10, True)
     GET_LEVERAGE = ("GET leveragepreferences", 2, False)
+    PREVIEW_LEVERAGE = ("GET leveragepreferences/preview", 2, False)
     PUT_PNL = ("PUT pnlpreferences", 10, True)
     GET_PNL = ("GET pnlpreferences", 2, False)
     GET_ACCOUNTS = ("GET accounts", 2, False)
@@ -110,6 +111,7 @@ class Endpoint(enum.Enum):
 _HANDLERS: dict[Endpoint, Handler] = {
     Endpoint.PUT_LEVERAGE: preferences.put_leverage,
     Endpoint.GET_LEVERAGE: preferences.get_leverage,
+    Endpoint.PREVIEW_LEVERAGE: preview.preview_leverage,
     Endpoint.PUT_PNL: preferences.put_pnl,
     Endpoint.GET_PNL: preferences.get_pnl,
     Endpoint.GET_ACCOUNTS: preferences.get_accounts,

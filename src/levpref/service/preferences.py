@@ -14,20 +14,22 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from levpref.domain.instruments import Instrument
-from levpref.domain.margin import FlexSummary, Outcome, decide_leverage_change, flex_summary
+from levpref.domain.margin import FlexSummary, MarginDecision, Outcome, Rule, decide_leverage_change, flex_summary
 from levpref.domain.preferences import is_currency_code, parse_max_leverage
 from levpref.errors import (
+    BusinessError,
     ContractDoesNotExist,
     ContractNotMultiCollateral,
     CurrencyDoesNotExist,
     CurrencyNotEnabledForMultiCollateral,
     InsufficientMargin,
     InvalidArgument,
+    LeverageAboveCap,
     MarketUnavailable,
     RequiredArgumentMissing,
     WouldCauseLiquidation,
 )
-from levpref.service.accounts import load_account
+from levpref.service.accounts import AccountView, load_account
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
 from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
@@ -67,28 +69,66 @@ async def _multi_collateral_instrument(tx: Tx, request: Request) -> Instrument:
     return record.instrument
 
 
-async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
+@dataclass(frozen=True, slots=True)
+class LeverageChange:
+    """A validated change of one contract's margin mode, and its margin decision.
+
+    ``decision`` is ``None`` when the contract already has this preference (a harmless repeat)."""
+
+    symbol: str
+    current: PreferenceRecord
+    max_leverage: Decimal | None
+    view: AccountView
+    decision: MarginDecision | None
+
+
+async def plan_leverage_change(tx: Tx, account_id: str, request: Request, *, lock: bool) -> LeverageChange:
+    """Validate a leverage change in the order of SPEC §1.2 and decide it (SPEC §3.4), writing nothing.
+
+    Raises the refusal of every check before the margin decision; the decision itself is returned as a value.
+    ``lock`` takes the account's row lock first (a change that will be written); a preview reads without it.
+    """
     instrument = await _multi_collateral_instrument(tx, request)
     symbol = instrument.symbol
     assert instrument.schedule is not None  # multi-collateral instruments have one
     text = _single(request, "maxLeverage", required=False)
     max_leverage = None if text is None else parse_max_leverage(text)
-    await tx.lock_account(key.account_id)
-    view = await load_account(tx, key.account_id)
+    if lock:
+        await tx.lock_account(account_id)
+    view = await load_account(tx, account_id)
     position = view.margin.position(symbol)
     notional = Decimal(0) if position is None else position.notional
     if max_leverage is not None and not instrument.schedule.allows_leverage(max_leverage, notional):
-        raise InvalidArgument  # above the cap of the margin schedule at the current notional (SPEC §3.3)
+        raise LeverageAboveCap
     current = view.preferences.get(symbol, PreferenceRecord(symbol, None, None))
     if current.max_leverage == max_leverage:
-        return  # already so: harmless repeat
-    decision = decide_leverage_change(view.margin, symbol, max_leverage)
+        return LeverageChange(symbol, current, max_leverage, view, None)
+    return LeverageChange(
+        symbol, current, max_leverage, view, decide_leverage_change(view.margin, symbol, max_leverage)
+    )
+
+
+def refusal_of(decision: MarginDecision) -> BusinessError | None:
+    """The error a refused decision answers (92 or 41), or ``None`` when accepted."""
     if decision.outcome is Outcome.INSUFFICIENT_MARGIN:
-        raise InsufficientMargin
+        return InsufficientMargin()
     if decision.outcome is Outcome.WOULD_CAUSE_LIQUIDATION:
-        raise WouldCauseLiquidation
-    await tx.set_preference(key.account_id, PreferenceRecord(symbol, max_leverage, current.pnl_currency))
-    if position is not None:
+        return WouldCauseLiquidation()
+    return None
+
+
+async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
+    change = await plan_leverage_change(tx, key.account_id, request, lock=True)
+    decision = change.decision
+    if decision is None:
+        return  # already so: harmless repeat
+    refusal = refusal_of(decision)
+    if refusal is not None:
+        raise refusal
+    symbol, current = change.symbol, change.current
+    await tx.set_preference(key.account_id, PreferenceRecord(symbol, change.max_leverage, current.pnl_currency))
+    moved = decision.rule is not Rule.NO_POSITION
+    if moved:
         await tx.set_allocation(key.account_id, symbol, decision.allocated_after)
     await _audit_change(
         tx,
@@ -97,8 +137,8 @@ async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
         "set_leverage_preference",
         symbol,
         before=_leverage_state(current.max_leverage, decision.allocated_before),
-        after=_leverage_state(max_leverage, decision.allocated_after),
-        margin_moved=decision.margin_moved if position is not None else None,
+        after=_leverage_state(change.max_leverage, decision.allocated_after),
+        margin_moved=decision.margin_moved if moved else None,
     )
 
 

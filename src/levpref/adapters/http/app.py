@@ -33,6 +33,7 @@ log = logging.getLogger("levpref.http")
 BASE = "/derivatives/api/v3"
 _PRIVATE: dict[str, dict[str, Endpoint]] = {
     f"{BASE}/leveragepreferences": {"PUT": Endpoint.PUT_LEVERAGE, "GET": Endpoint.GET_LEVERAGE},
+    f"{BASE}/leveragepreferences/preview": {"GET": Endpoint.PREVIEW_LEVERAGE},
     f"{BASE}/pnlpreferences": {"PUT": Endpoint.PUT_PNL, "GET": Endpoint.GET_PNL},
     f"{BASE}/accounts": {"GET": Endpoint.GET_ACCOUNTS},
     f"{BASE}/openpositions": {"GET": Endpoint.GET_OPEN_POSITIONS},
@@ -64,6 +65,7 @@ _RENDERERS: dict[Endpoint, Any] = {
     Endpoint.PUT_LEVERAGE: lambda _: {},
     Endpoint.PUT_PNL: lambda _: {},
     Endpoint.GET_LEVERAGE: render.leverage_preferences,
+    Endpoint.PREVIEW_LEVERAGE: render.preview,
     Endpoint.GET_PNL: render.pnl_preferences,
     Endpoint.GET_ACCOUNTS: render.accounts,
     Endpoint.GET_OPEN_POSITIONS: render.open_positions,

@@ -12,12 +12,15 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from levpref.adapters import jsonwire
 from levpref.adapters.jsonwire import money, number
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.preferences import OpenPosition
+from levpref.service.preview import PoolFigures, Pools, Preview
 from levpref.service.records import AuditRecord, PreferenceRecord
 
 Response = tuple[int, bytes]
@@ -162,4 +165,67 @@ def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
             }
             for a in entries
         ]
+    }
+
+
+def _optional_money(value: Decimal | None) -> msgspec.Raw | None:
+    return None if value is None else money(value)
+
+
+def _leverage(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(_TWO)
+
+
+def _pool(pool: PoolFigures | None) -> dict[str, Any] | None:
+    if pool is None:
+        return None
+    out = {
+        "equity": money(pool.equity),
+        "initialMargin": money(pool.initial_margin),
+        "maintenanceMargin": money(pool.maintenance_margin),
+        "availableMargin": money(pool.available),
+    }
+    if pool.allocated_margin is not None:
+        out["allocatedMargin"] = money(pool.allocated_margin)
+    return out
+
+
+def _pools(pools: Pools | None) -> dict[str, Any] | None:
+    return None if pools is None else {"cross": _pool(pools.cross), "isolated": _pool(pools.isolated)}
+
+
+def preview_error(error: LevprefError | None) -> dict[str, Any] | None:
+    """The error the PUT would answer, in its own shape: ``{"code", "message"}`` (B) or ``{"error"}`` (A)."""
+    if error is None:
+        return None
+    if isinstance(error, BusinessError):
+        return {"code": error.number, "message": error.message}
+    return {"error": error.code if isinstance(error, KrakenError) else ServerError.code}
+
+
+def preview(p: Preview) -> dict[str, Any]:
+    """SPEC §6.1: the ``preview`` object, numbers rounded as ``/accounts`` rounds them."""
+    mode = {"before": "cross" if p.max_leverage_before is None else "isolated"}
+    mode["after"] = "cross" if p.max_leverage_after is None else "isolated"
+    return {
+        "preview": {
+            "symbol": p.symbol,
+            "outcome": p.outcome,
+            "error": preview_error(p.error),
+            "rule": p.rule,
+            "failedPool": p.failed_pool,
+            "marginMode": mode if p.before is not None else None,
+            "maxLeverage": {"before": _leverage(p.max_leverage_before), "after": _leverage(p.max_leverage_after)},
+            "before": _pools(p.before),
+            "after": _pools(p.after),
+            "allocatedMargin": {
+                "before": _optional_money(p.allocated_before),
+                "after": _optional_money(p.allocated_after),
+            },
+            "marginMoved": _optional_money(p.margin_moved),
+            "liquidationPrice": {
+                "before": _optional_money(p.liquidation_before),
+                "after": _optional_money(p.liquidation_after),
+            },
+        }
     }
