@@ -181,3 +181,9 @@ def test_a_marker_with_something_other_than_a_path_or_a_dict_is_a_usage_error(pr
     result = project.runpytest_subprocess("-q")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*levpref_scenario: expected a path or a dict, got int*"])
+
+
+def test_docs_testing_md_shows_the_example_exactly_as_it_is_in_examples() -> None:
+    doc = (EXAMPLE.parents[1] / "docs" / "testing.md").read_text()
+    blocks = doc.split("```python\n")[1:]
+    assert EXAMPLE.read_text() in [block.split("```", 1)[0] for block in blocks]
