@@ -11,8 +11,12 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
+import ccxt
 import pytest
+
+from levpref.testing import LevprefServer
 
 pytestmark = pytest.mark.e2e
 
@@ -187,3 +191,25 @@ def test_docs_testing_md_shows_the_example_exactly_as_it_is_in_examples() -> Non
     doc = (EXAMPLE.parents[1] / "docs" / "testing.md").read_text()
     blocks = doc.split("```python\n")[1:]
     assert EXAMPLE.read_text() in [block.split("```", 1)[0] for block in blocks]
+
+
+def available(exchange: Any) -> Any:
+    return exchange.fetch_balance()["info"]["accounts"]["flex"]["availableMargin"]
+
+
+def test_the_demo_world_answers_the_tour_41_for_near_liquidation_at_10x_and_92_for_thin_at_2x(
+    levpref_server: LevprefServer,
+) -> None:
+    demo, thin = levpref_server.ccxt("demo"), levpref_server.ccxt("thin")
+    near = levpref_server.ccxt("near-liquidation")
+    assert (available(demo), available(thin), available(near)) == (39480, 880, 3800)
+    with pytest.raises(ccxt.InsufficientFunds, match='"code":92'):
+        thin.set_leverage(2, "BTC/USD:USD")
+    with pytest.raises(ccxt.ExchangeError, match='"code":41'):
+        near.set_leverage(10, "BTC/USD:USD")
+    assert (available(thin), available(near)) == (880, 3800)
+    thin.set_leverage(10, "BTC/USD:USD")
+    near.set_leverage(5, "BTC/USD:USD")
+    assert (available(thin), available(near)) == (400, 3000)
+    demo.set_leverage(10, "ETH/USD:USD")
+    assert available(demo) == 38800
