@@ -17,6 +17,8 @@ from tests.support import world
 from tests.support.postgres import PostgresCluster
 from tests.support.server import ServerProcess
 
+pytest_plugins = ["pytester"]  # tests/e2e/test_plugin.py runs levpref's own pytest plugin in throwaway projects
+
 STORES = ("sqlite", "postgresql")
 
 
