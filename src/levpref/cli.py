@@ -23,11 +23,12 @@ import msgspec
 from levpref.adapters import jsonwire
 from levpref.adapters.http.render import audit_entries, flex
 from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
+from levpref.adapters.wire import admin as wire
+from levpref.adapters.wire.scenario import decode_instruments, read_instruments_file, read_scenario_file
 from levpref.bootstrap import make_secrets, prepare
 from levpref.config import Config
 from levpref.errors import AdminError
 from levpref.service.admin import AdminService
-from levpref.service.scenario import parse_scenario, read_scenario_file
 
 
 def _now_ms() -> int:
@@ -90,7 +91,7 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
             if token:
                 print(f"admin token (printed once, store it): {token}", flush=True)
             if config.scenario:
-                scenario = parse_scenario(read_scenario_file(Path(config.scenario)))
+                scenario = read_scenario_file(Path(config.scenario))
                 issued = await AdminService(store, make_secrets(config), actor="cli").load_scenario(scenario, _now_ms())
         finally:
             await store.close()
@@ -258,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "scenario" and args.action == "load":
         if not args.file:
             raise ValueError("scenario load needs a file")
-        world = parse_scenario(read_scenario_file(Path(args.file)))
+        world = read_scenario_file(Path(args.file))
         issued = asyncio.run(_with_admin(config, lambda a: a.load_scenario(world, now)))
         _print(
             {
@@ -293,12 +294,15 @@ def _run(args: argparse.Namespace) -> int:
             asyncio.run(_with_admin(config, lambda a: a.upsert_account(args.account, active=active, now_ms=now)))
             print(f"account {args.account} active={active}")
     elif cmd == "keys" and args.action == "create":
+        spec = wire.fields(
+            wire.KeyBody,
+            access="read" if args.read_only else "full",
+            rate_budget=args.rate_budget,
+            expires_ms=args.expires_ms,
+        )
         key = asyncio.run(
             _with_admin(
-                config,
-                lambda a: a.create_key(
-                    args.target, "read" if args.read_only else "full", args.rate_budget, now, args.expires_ms
-                ),
+                config, lambda a: a.create_key(args.target, spec.access, spec.rate_budget, now, spec.expires_ms)
             )
         )
         _print({"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access})
@@ -306,22 +310,23 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(_with_admin(config, lambda a: a.revoke_key(args.target, now)))
         print("revoked")
     elif cmd == "collateral":
-        asyncio.run(_with_admin(config, lambda a: a.set_collateral(args.account, args.currency, args.quantity, now)))
+        quantity = wire.plain(wire.fields(wire.CollateralBody, quantity=args.quantity).quantity)
+        asyncio.run(_with_admin(config, lambda a: a.set_collateral(args.account, args.currency, quantity, now)))
     elif cmd == "prices":
-        asyncio.run(_with_admin(config, lambda a: a.set_currency(args.currency, args.price, args.haircut, now)))
+        currency = wire.fields(wire.CurrencyBody, price=args.price, haircut=args.haircut)
+        price, haircut = wire.plain(currency.price), wire.plain(currency.haircut)
+        asyncio.run(_with_admin(config, lambda a: a.set_currency(args.currency, price, haircut, now)))
     elif cmd == "positions" and args.action == "set":
-        if args.size is None or args.entry_price is None:
-            raise ValueError("positions set needs SIZE and ENTRY_PRICE")
-        asyncio.run(
-            _with_admin(config, lambda a: a.set_position(args.account, args.symbol, args.size, args.entry_price, now))
-        )
+        position = wire.fields(wire.PositionBody, size=args.size, entry_price=args.entry_price)
+        size, entry = wire.plain(position.size), wire.plain(position.entry_price)
+        asyncio.run(_with_admin(config, lambda a: a.set_position(args.account, args.symbol, size, entry, now)))
     elif cmd == "positions":
         asyncio.run(_with_admin(config, lambda a: a.delete_position(args.account, args.symbol, now)))
     elif cmd == "marks":
-        asyncio.run(_with_admin(config, lambda a: a.set_mark(args.symbol, args.price, now)))
+        mark = wire.plain(wire.fields(wire.MarkBody, price=args.price).price)
+        asyncio.run(_with_admin(config, lambda a: a.set_mark(args.symbol, mark, now)))
     elif cmd == "instruments":
-        loaded = jsonwire.loads(Path(args.file).read_bytes())
-        listed = loaded.get("instruments", []) if isinstance(loaded, dict) else loaded
+        listed = decode_instruments(read_instruments_file(Path(args.file)))
         count = asyncio.run(_with_admin(config, lambda a: a.load_instruments(listed, now)))
         print(f"loaded {count} instruments")
     elif cmd == "rotate-master-key":

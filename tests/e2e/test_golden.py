@@ -104,6 +104,6 @@ def test_every_golden_request_answers_exactly_the_recorded_bytes(golden_server: 
     recorded = json.loads(FIXTURE.read_text())
     assert list(recorded) == list(answers), "the recorded steps differ from STEPS: re-record on purpose"
     differing = [name for name in answers if answers[name] != recorded[name]]
-    assert not differing, "\n".join(
+    assert not differing, f"{len(differing)} steps differ: {', '.join(differing)}\n" + "\n".join(
         f"{name}:\n  recorded {recorded[name]}\n  answered {answers[name]}" for name in differing[:5]
     )

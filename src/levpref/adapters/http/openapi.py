@@ -131,9 +131,9 @@ def _admin_error_names() -> list[str]:
     pending: list[type[AdminError]] = [AdminError]
     while pending:
         cls = pending.pop()
-        names.append(cls.__name__)
+        names.append(cls.code)
         pending.extend(cls.__subclasses__())
-    return sorted(names)
+    return sorted(set(names))
 
 
 def _schemas() -> dict[str, Any]:
