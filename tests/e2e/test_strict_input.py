@@ -65,6 +65,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("rate-budget-zero", SCENARIO, _alice_key(rate_budget=0), "accounts[0].keys[0].rate_budget"),
     ("public-without-secret", SCENARIO, _with_alice(keys=[{"public": "OnlyPublic"}]), "accounts[0].keys[0]"),
     ("secret-not-base64", SCENARIO, _alice_key(secret="not base64!"), "accounts[0].keys[0].secret"),
+    ("secret-bad-padding", SCENARIO, _alice_key(secret="abcde"), "accounts[0].keys[0].secret"),
     ("amount-exponent", SCENARIO, _with_alice(collateral={"USD": "1e3"}), "accounts[0].collateral.USD"),
     ("amount-underscore", SCENARIO, _with_alice(collateral={"USD": "10_000"}), "accounts[0].collateral.USD"),
     ("amount-spaces", SCENARIO, _with_alice(collateral={"USD": " 10000 "}), "accounts[0].collateral.USD"),

@@ -12,6 +12,8 @@ Rules:
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 
@@ -98,6 +100,11 @@ def check_scenario(scenario: Scenario) -> Scenario:
 def _check_key(key: KeySpec, where: str, publics: set[str]) -> None:
     if (key.public is None) != (key.secret is None):
         raise InvalidInput(f"{where}: give both public and secret, or neither (to have them generated)")
+    if key.secret is not None:
+        try:
+            base64.b64decode(key.secret, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"{where}.secret: expected a secret in base64") from None
     if key.public is not None:
         if key.public in publics:
             raise InvalidInput(f"{where}.public: an API key is listed twice")
