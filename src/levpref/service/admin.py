@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from levpref.adapters.secretbox import new_key_pair
 from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
 from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
@@ -135,9 +134,8 @@ class AdminService:
             )
         return issued
 
-    @staticmethod
-    def _generated(spec: KeySpec) -> KeySpec:
-        public, secret = new_key_pair()
+    def _generated(self, spec: KeySpec) -> KeySpec:
+        public, secret = self._secrets.new_key_pair()
         return KeySpec(public, secret, spec.access, spec.rate_budget, spec.expires_ms, spec.revoked)
 
     async def export_scenario(self) -> dict[str, Any]:
@@ -345,7 +343,7 @@ class AdminService:
         request_id: str = "-",
     ) -> IssuedKey:
         """A new key (access, budget and expiry checked by the edge's typed decoding)."""
-        public, secret = new_key_pair()
+        public, secret = self._secrets.new_key_pair()
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
             await tx.insert_key(

@@ -1,4 +1,4 @@
-"""The ports the use cases need: a transactional store, its transactions, and a secret box.
+"""The ports the use cases need: a transactional store, its transactions, and a secret box (which also issues keys).
 
 The service layer depends on these protocols only; ``adapters.storage.sql.SqlTx`` implements ``Tx`` for both
 SQLite and PostgreSQL (mypy checks that it conforms wherever a store is passed to a use case).
@@ -127,3 +127,7 @@ class Secrets(Protocol):
     def seal(self, public_key: str, secret: bytes) -> str: ...
 
     def open(self, public_key: str, stored: str) -> bytes | None: ...
+
+    def new_key_pair(self) -> tuple[str, str]:
+        """A fresh API key: its public part and its secret in base64 (SPEC §2.1)."""
+        ...
