@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 
-from levpref.adapters.http.admin import AdminApi, token_hash
+from levpref.adapters.http.admin import AdminApi, AdminQuery, token_hash
 from levpref.adapters.http.app import LevprefApp
 from levpref.adapters.http.asgi import Receive, Scope, Send
 from levpref.adapters.http.observability import configure_logging
@@ -73,14 +73,14 @@ class LazyApp:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._app: LevprefApp | None = None
+        self._app: AdminQuery | None = None
         self._lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             async with self._lock:
                 if self._app is None:
-                    self._app = await build_app(self._config)
+                    self._app = AdminQuery(await build_app(self._config))
         await self._app(scope, receive, send)
 
 

@@ -24,6 +24,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.http.render import audit_entries, flex
 from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
 from levpref.adapters.wire import admin as wire
+from levpref.adapters.wire.audit import audit_query, next_cursor
 from levpref.adapters.wire.scenario import decode_instruments, read_instruments_file, read_scenario_file
 from levpref.bootstrap import make_secrets, prepare
 from levpref.config import Config
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     sc = sub.add_parser("scenario", help="load or export the whole world")
     sc.add_argument("action", choices=["load", "export"])
     sc.add_argument("file", nargs="?")
+    sc.add_argument("--with-secrets", action="store_true", help="export the API key secrets too (a backup)")
     _config_flags(sc)
 
     acc = sub.add_parser("accounts", help="create, (de)activate or show accounts")
@@ -230,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = sub.add_parser("audit", help="print the audit log")
     audit.add_argument("account", nargs="?")
-    audit.add_argument("--limit", type=int, default=1000)
+    audit.add_argument("--limit", default="100", help="entries to show, newest first (1 to 1000, default 100)")
     _config_flags(audit)
 
     args = parser.parse_args(argv)
@@ -271,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
     elif cmd == "scenario":
-        data = asyncio.run(_with_admin(config, lambda a: a.export_scenario()))
+        data = asyncio.run(_with_admin(config, lambda a: a.export_scenario(with_secrets=args.with_secrets)))
         text = _pretty(data)
         if args.file:
             Path(args.file).write_text(text + "\n")
@@ -332,8 +334,9 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "rotate-master-key":
         _rotate_master_key(config, now)
     elif cmd == "audit":
-        entries = asyncio.run(_with_admin(config, lambda a: a.audit(args.account, args.limit)))
-        _print(audit_entries(entries))
+        query = audit_query({"limit": args.limit}, args.account)
+        page = asyncio.run(_with_admin(config, lambda a: a.audit_page(query)))
+        _print({**audit_entries(page.entries), "next": next_cursor(page)})
     return 0
 
 

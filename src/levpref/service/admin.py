@@ -19,7 +19,8 @@ from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
 from levpref.service.audit import decimal_text, iso_time
-from levpref.service.ports import Secrets, Store
+from levpref.service.audit_log import AuditPage, AuditQuery, read_audit
+from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import (
     Access,
     ApiKeyRecord,
@@ -138,8 +139,8 @@ class AdminService:
         public, secret = self._secrets.new_key_pair()
         return KeySpec(public, secret, spec.access, spec.rate_budget, spec.expires_ms, spec.revoked)
 
-    async def export_scenario(self) -> dict[str, Any]:
-        """The world in scenario form (secrets included: this is the operator's backup)."""
+    async def export_scenario(self, *, with_secrets: bool = False) -> dict[str, Any]:
+        """The world in scenario form; key secrets only ``with_secrets`` (the operator's backup, SPEC §4)."""
         async with self._store.transaction() as tx:
             out: dict[str, Any] = {
                 "instruments": [r.raw for r in await tx.instruments()],
@@ -150,14 +151,14 @@ class AdminService:
                 "accounts": [],
             }
             for account_id in await tx.account_ids():
-                out["accounts"].append(await self._export_account(tx, account_id))
+                out["accounts"].append(await self._export_account(tx, account_id, with_secrets))
         return out
 
-    async def _export_account(self, tx: Any, account_id: str) -> dict[str, Any]:
+    async def _export_account(self, tx: Tx, account_id: str, with_secrets: bool) -> dict[str, Any]:
         active = await tx.lock_account(account_id)
         keys = []
         for k in await tx.keys_of(account_id):
-            secret = self._secrets.open(k.public_key, k.secret_enc)
+            secret = self._secrets.open(k.public_key, k.secret_enc) if with_secrets else None
             entry: dict[str, Any] = {"public": k.public_key, "access": k.access, "rate_budget": k.rate_budget}
             if secret is not None:
                 entry["secret"] = base64.b64encode(secret).decode("ascii")
@@ -265,7 +266,7 @@ class AdminService:
             )
             return before is None
 
-    async def _existing(self, tx: Any, account_id: str) -> None:
+    async def _existing(self, tx: Tx, account_id: str) -> None:
         if await tx.lock_account(account_id) is None:
             raise AdminNotFound(f"no account {account_id}")
 
@@ -408,6 +409,6 @@ class AdminService:
             view = await load_account(tx, account_id)
             return flex_summary(view.margin), list(view.preferences.values())
 
-    async def audit(self, account_id: str | None, limit: int = 1000, after_id: int = 0) -> list[AuditRecord]:
-        async with self._store.transaction() as tx:
-            return await tx.audit(account_id, limit, after_id)
+    async def audit_page(self, query: AuditQuery) -> AuditPage:
+        """One page of the audit log (of one account, or the whole log when ``query.account_id`` is None)."""
+        return await read_audit(self._store, query)

@@ -114,6 +114,20 @@ class Tx(Protocol):
 
     async def clear_world(self) -> None: ...
 
+    async def audit_page(
+        self,
+        account_id: str | None,
+        *,
+        after_id: int = 0,
+        before_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+        symbol: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[AuditRecord]: ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...

@@ -99,7 +99,11 @@ def check_scenario(scenario: Scenario) -> Scenario:
 
 def _check_key(key: KeySpec, where: str, publics: set[str]) -> None:
     if (key.public is None) != (key.secret is None):
-        raise InvalidInput(f"{where}: give both public and secret, or neither (to have them generated)")
+        missing = "secret" if key.secret is None else "public"
+        raise InvalidInput(
+            f"{where}.{missing}: give public and secret together, or neither to have them generated"
+            " (an export leaves secrets out unless asked: ?secrets=true, --with-secrets)"
+        )
     if key.secret is not None:
         try:
             base64.b64decode(key.secret, validate=True)

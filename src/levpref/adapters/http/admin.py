@@ -13,15 +13,18 @@ import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import msgspec
 
 from levpref.adapters.http import render
+from levpref.adapters.http.asgi import Receive, Scope, Send
 from levpref.adapters.wire import admin as wire
+from levpref.adapters.wire.audit import KNOWN, audit_query, next_cursor, parameters
 from levpref.adapters.wire.decode import loads_json
 from levpref.adapters.wire.scenario import decode_instruments, decode_scenario_body
-from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized
+from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
 from levpref.service.admin import AdminService
 from levpref.service.audit import decimal_text
 
@@ -34,6 +37,28 @@ class Call:
     body: bytes
     content_type: str
     request_id: str
+    query: str
+
+
+_QUERY: ContextVar[str] = ContextVar("levpref_admin_query", default="")
+
+
+class AdminQuery:
+    """ASGI middleware that hands an admin request's query string to ``AdminApi`` (``LevprefApp`` passes the
+    admin API the path only), through a context variable: nothing a client sends can set it."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/admin/"):
+            await self._app(scope, receive, send)
+            return
+        token = _QUERY.set(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            _QUERY.reset(token)
 
 
 Handler = Callable[[Call], Awaitable[render.Response]]
@@ -91,7 +116,7 @@ class AdminApi:
                 if not self._authorised(headers):
                     raise AdminUnauthorized("missing or wrong bearer token")
                 content_type = (headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
-                return await handler(Call(match, body, content_type, request_id))
+                return await handler(Call(match, body, content_type, request_id, _QUERY.get()))
             except AdminError as error:
                 return render.admin_error(error)
         return render.routing_error(405 if matched_path else 404)
@@ -102,7 +127,10 @@ class AdminApi:
         return _ok(wire.ScenarioLoaded(keys=[wire.ScenarioKey(k.account_id, k.public, k.access) for k in keys]))
 
     async def _export_scenario(self, c: Call) -> render.Response:
-        return render.admin_ok(await self._service.export_scenario())
+        given = parameters(c.query, ("secrets",))
+        if given.get("secrets", "false") not in ("true", "false"):
+            raise InvalidInput("secrets: expected true or false")
+        return render.admin_ok(await self._service.export_scenario(with_secrets=given.get("secrets") == "true"))
 
     async def _load_instruments(self, c: Call) -> render.Response:
         instruments = decode_instruments(loads_json(c.body))
@@ -161,10 +189,14 @@ class AdminApi:
         return _ok(wire.PositionDeleted(c.match[1], c.match[2]))
 
     async def _audit(self, c: Call) -> render.Response:
-        return render.admin_ok(render.audit_entries(await self._service.audit(c.match[1])))
+        return await self._audit_page(c, c.match[1])
 
     async def _audit_all(self, c: Call) -> render.Response:
-        return render.admin_ok(render.audit_entries(await self._service.audit(None)))
+        return await self._audit_page(c, None)
+
+    async def _audit_page(self, c: Call, account_id: str | None) -> render.Response:
+        page = await self._service.audit_page(audit_query(parameters(c.query, KNOWN), account_id))
+        return render.admin_ok({**render.audit_entries(page.entries), "next": next_cursor(page)})
 
     async def _create_key(self, c: Call) -> render.Response:
         body = wire.body(c.body, wire.KeyBody)
@@ -178,4 +210,4 @@ class AdminApi:
         return _ok(wire.KeyRevoked(c.match[1]))
 
 
-__all__ = ["AdminApi", "AdminNotFound", "token_hash"]
+__all__ = ["AdminApi", "AdminNotFound", "AdminQuery", "token_hash"]
