@@ -21,7 +21,8 @@ from typing import Any
 import msgspec
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http.render import audit_entries, flex
+from levpref.adapters.http.admin import account_view
+from levpref.adapters.http.render import audit_entries
 from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
 from levpref.adapters.wire import admin as wire
 from levpref.adapters.wire.audit import audit_query, next_cursor
@@ -282,15 +283,7 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "accounts":
         if args.action == "show":
             summary, prefs = asyncio.run(_with_admin(config, lambda a: a.account(args.account)))
-            _print(
-                {
-                    "flex": flex(summary),
-                    "preferences": [
-                        {"symbol": p.symbol, "max_leverage": p.max_leverage, "pnl_currency": p.pnl_currency}
-                        for p in prefs
-                    ],
-                }
-            )
+            _print(account_view(args.account, summary, prefs))  # what GET /admin/v1/accounts/{id} answers
         else:
             active = args.action != "deactivate"
             asyncio.run(_with_admin(config, lambda a: a.upsert_account(args.account, active=active, now_ms=now)))
@@ -307,7 +300,7 @@ def _run(args: argparse.Namespace) -> int:
                 config, lambda a: a.create_key(args.target, spec.access, spec.rate_budget, now, spec.expires_ms)
             )
         )
-        _print({"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access})
+        _print(wire.KeyIssued(key.account_id, key.public, key.secret, key.access))  # as POST …/keys answers
     elif cmd == "keys":
         asyncio.run(_with_admin(config, lambda a: a.revoke_key(args.target, now)))
         print("revoked")

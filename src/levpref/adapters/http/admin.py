@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -24,9 +25,11 @@ from levpref.adapters.wire import admin as wire
 from levpref.adapters.wire.audit import KNOWN, audit_query, next_cursor, parameters
 from levpref.adapters.wire.decode import loads_json
 from levpref.adapters.wire.scenario import decode_instruments, decode_scenario_body
+from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
 from levpref.service.admin import AdminService
 from levpref.service.audit import decimal_text
+from levpref.service.records import PreferenceRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,22 @@ class AdminQuery:
 
 
 Handler = Callable[[Call], Awaitable[render.Response]]
+
+
+def account_view(account_id: str, summary: FlexSummary, prefs: list[PreferenceRecord]) -> dict[str, Any]:
+    """One account as the admin API and ``levpref accounts show`` both print it."""
+    return {
+        "account": account_id,
+        "flex": render.flex(summary),
+        "preferences": [
+            {
+                "symbol": p.symbol,
+                "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
+                "pnl_currency": p.pnl_currency or "USD",
+            }
+            for p in prefs
+        ],
+    }
 
 
 def _ok(answer: msgspec.Struct, status: int = 200) -> render.Response:
@@ -158,20 +177,7 @@ class AdminApi:
 
     async def _account(self, c: Call) -> render.Response:
         summary, prefs = await self._service.account(c.match[1])
-        return render.admin_ok(
-            {
-                "account": c.match[1],
-                "flex": render.flex(summary),
-                "preferences": [
-                    {
-                        "symbol": p.symbol,
-                        "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
-                        "pnl_currency": p.pnl_currency or "USD",
-                    }
-                    for p in prefs
-                ],
-            }
-        )
+        return render.admin_ok(account_view(c.match[1], summary, prefs))
 
     async def _set_collateral(self, c: Call) -> render.Response:
         quantity = wire.plain(wire.body(c.body, wire.CollateralBody).quantity)
@@ -210,4 +216,4 @@ class AdminApi:
         return _ok(wire.KeyRevoked(c.match[1]))
 
 
-__all__ = ["AdminApi", "AdminNotFound", "AdminQuery", "token_hash"]
+__all__ = ["AdminApi", "AdminNotFound", "AdminQuery", "account_view", "token_hash"]
