@@ -33,6 +33,14 @@ from levpref.service.records import (
 from levpref.service.scenario import KeySpec, Scenario, check_scenario, check_usd_price
 
 WORLD = "*"
+
+
+def plain_text(value: Decimal) -> str:
+    """A Decimal as text in plain notation, digit for digit (``0.0000001``, never ``1E-7``): what the strict input
+    reads back, so an export always loads."""
+    return format(value, "f")
+
+
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CURRENCY = re.compile(r"[A-Za-z0-9]{2,10}")
 
@@ -145,9 +153,10 @@ class AdminService:
             out: dict[str, Any] = {
                 "instruments": [r.raw for r in await tx.instruments()],
                 "collateral_currencies": {
-                    c.currency: {"price": str(c.price), "haircut": str(c.haircut)} for c in await tx.currencies()
+                    c.currency: {"price": plain_text(c.price), "haircut": plain_text(c.haircut)}
+                    for c in await tx.currencies()
                 },
-                "marks": {s: str(p) for s, p in (await tx.marks()).items()},
+                "marks": {s: plain_text(p) for s, p in (await tx.marks()).items()},
                 "accounts": [],
             }
             for account_id in await tx.account_ids():
@@ -170,22 +179,22 @@ class AdminService:
         return {
             "id": account_id,
             "active": bool(active),
-            "collateral": {c: str(q) for c, q in (await tx.balances(account_id)).items()},
+            "collateral": {c: plain_text(q) for c, q in (await tx.balances(account_id)).items()},
             "keys": keys,
             "positions": [
                 {
                     "symbol": p.symbol,
-                    "size": str(p.size),
-                    "entry_price": str(p.entry_price),
+                    "size": plain_text(p.size),
+                    "entry_price": plain_text(p.entry_price),
                     "fill_time": p.fill_time,
-                    **({"allocated_margin": str(p.allocated_margin)} if p.allocated_margin is not None else {}),
+                    **({"allocated_margin": plain_text(p.allocated_margin)} if p.allocated_margin is not None else {}),
                 }
                 for p in await tx.positions(account_id)
             ],
             "preferences": [
                 {
                     "symbol": p.symbol,
-                    **({"max_leverage": str(p.max_leverage)} if p.max_leverage is not None else {}),
+                    **({"max_leverage": plain_text(p.max_leverage)} if p.max_leverage is not None else {}),
                     **({"pnl_currency": p.pnl_currency} if p.pnl_currency is not None else {}),
                 }
                 for p in await tx.preferences(account_id)
@@ -221,8 +230,8 @@ class AdminService:
                     now_ms,
                     request_id,
                     symbol=symbol,
-                    before={"price": None if before is None else str(before)},
-                    after={"price": str(value)},
+                    before={"price": None if before is None else plain_text(before)},
+                    after={"price": plain_text(value)},
                 )
             )
 
@@ -240,7 +249,7 @@ class AdminService:
                     "set_currency",
                     now_ms,
                     request_id,
-                    after={"currency": currency, "price": str(value), "haircut": str(cut)},
+                    after={"currency": currency, "price": plain_text(value), "haircut": plain_text(cut)},
                 )
             )
 
@@ -285,8 +294,8 @@ class AdminService:
                     "set_collateral",
                     now_ms,
                     request_id,
-                    before={currency: None if before is None else str(before)},
-                    after={currency: str(value)},
+                    before={currency: None if before is None else plain_text(before)},
+                    after={currency: plain_text(value)},
                 )
             )
 
@@ -317,10 +326,12 @@ class AdminService:
                     now_ms,
                     request_id,
                     symbol=symbol,
-                    before={} if before is None else {"size": str(before.size), "entry_price": str(before.entry_price)},
+                    before={}
+                    if before is None
+                    else {"size": plain_text(before.size), "entry_price": plain_text(before.entry_price)},
                     after={
-                        "size": str(s),
-                        "entry_price": str(e),
+                        "size": plain_text(s),
+                        "entry_price": plain_text(e),
                         "allocated_margin": decimal_text(allocated),
                     },
                 )

@@ -27,7 +27,7 @@ from levpref.adapters.wire.decode import loads_json
 from levpref.adapters.wire.scenario import decode_instruments, decode_scenario_body
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
-from levpref.service.admin import AdminService
+from levpref.service.admin import AdminService, plain_text
 from levpref.service.audit import decimal_text
 from levpref.service.records import PreferenceRecord
 
@@ -75,7 +75,7 @@ def account_view(account_id: str, summary: FlexSummary, prefs: list[PreferenceRe
         "preferences": [
             {
                 "symbol": p.symbol,
-                "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
+                "max_leverage": None if p.max_leverage is None else plain_text(p.max_leverage),
                 "pnl_currency": p.pnl_currency or "USD",
             }
             for p in prefs
@@ -160,7 +160,7 @@ class AdminApi:
     async def _set_mark(self, c: Call) -> render.Response:
         price = wire.plain(wire.body(c.body, wire.MarkBody).price)
         await self._service.set_mark(c.match[1], price, render.now_ms(), c.request_id)
-        return _ok(wire.MarkSet(c.match[1], str(price)))
+        return _ok(wire.MarkSet(c.match[1], plain_text(price)))
 
     async def _set_currency(self, c: Call) -> render.Response:
         body = wire.body(c.body, wire.CurrencyBody)
