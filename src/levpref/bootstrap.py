@@ -10,7 +10,7 @@ import secrets
 import signal
 import sys
 
-from levpref.adapters.http.admin import AdminApi, token_hash
+from levpref.adapters.http.admin import AdminApi, AdminQuery, token_hash
 from levpref.adapters.http.app import LevprefApp
 from levpref.adapters.http.asgi import Receive, Scope, Send
 from levpref.adapters.http.observability import configure_logging
@@ -84,14 +84,14 @@ class LazyApp:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._app: LevprefApp | None = None
+        self._app: AdminQuery | None = None
         self._lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             async with self._lock:
                 if self._app is None:
-                    self._app = await build_app(self._config)
+                    self._app = AdminQuery(await build_app(self._config))
         await self._app(scope, receive, send)
 
 

@@ -21,13 +21,16 @@ from typing import Any
 import msgspec
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http.render import audit_entries, flex
+from levpref.adapters.http.admin import account_view
+from levpref.adapters.http.render import audit_entries
 from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
+from levpref.adapters.wire import admin as wire
+from levpref.adapters.wire.audit import audit_query, next_cursor
+from levpref.adapters.wire.scenario import decode_instruments, read_instruments_file, read_scenario_file
 from levpref.bootstrap import make_secrets, prepare
 from levpref.config import Config
 from levpref.errors import AdminError
 from levpref.service.admin import AdminService
-from levpref.service.scenario import parse_scenario, read_scenario_file
 
 
 def _now_ms() -> int:
@@ -90,7 +93,7 @@ def _serve(config: Config, *, banner: Callable[[Config, list[Any]], None] | None
             if token:
                 print(f"admin token (printed once, store it): {token}", flush=True)
             if config.scenario:
-                scenario = parse_scenario(read_scenario_file(Path(config.scenario)))
+                scenario = read_scenario_file(Path(config.scenario))
                 issued = await AdminService(store, make_secrets(config), actor="cli").load_scenario(scenario, _now_ms())
         finally:
             await store.close()
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     sc = sub.add_parser("scenario", help="load or export the whole world")
     sc.add_argument("action", choices=["load", "export"])
     sc.add_argument("file", nargs="?")
+    sc.add_argument("--with-secrets", action="store_true", help="export the API key secrets too (a backup)")
     _config_flags(sc)
 
     acc = sub.add_parser("accounts", help="create, (de)activate or show accounts")
@@ -229,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
 
     audit = sub.add_parser("audit", help="print the audit log")
     audit.add_argument("account", nargs="?")
-    audit.add_argument("--limit", type=int, default=1000)
+    audit.add_argument("--limit", default="100", help="entries to show, newest first (1 to 1000, default 100)")
     _config_flags(audit)
 
     args = parser.parse_args(argv)
@@ -258,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "scenario" and args.action == "load":
         if not args.file:
             raise ValueError("scenario load needs a file")
-        world = parse_scenario(read_scenario_file(Path(args.file)))
+        world = read_scenario_file(Path(args.file))
         issued = asyncio.run(_with_admin(config, lambda a: a.load_scenario(world, now)))
         _print(
             {
@@ -270,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
     elif cmd == "scenario":
-        data = asyncio.run(_with_admin(config, lambda a: a.export_scenario()))
+        data = asyncio.run(_with_admin(config, lambda a: a.export_scenario(with_secrets=args.with_secrets)))
         text = _pretty(data)
         if args.file:
             Path(args.file).write_text(text + "\n")
@@ -279,56 +283,53 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "accounts":
         if args.action == "show":
             summary, prefs = asyncio.run(_with_admin(config, lambda a: a.account(args.account)))
-            _print(
-                {
-                    "flex": flex(summary),
-                    "preferences": [
-                        {"symbol": p.symbol, "max_leverage": p.max_leverage, "pnl_currency": p.pnl_currency}
-                        for p in prefs
-                    ],
-                }
-            )
+            _print(account_view(args.account, summary, prefs))  # what GET /admin/v1/accounts/{id} answers
         else:
             active = args.action != "deactivate"
             asyncio.run(_with_admin(config, lambda a: a.upsert_account(args.account, active=active, now_ms=now)))
             print(f"account {args.account} active={active}")
     elif cmd == "keys" and args.action == "create":
+        spec = wire.fields(
+            wire.KeyBody,
+            access="read" if args.read_only else "full",
+            rate_budget=args.rate_budget,
+            expires_ms=args.expires_ms,
+        )
         key = asyncio.run(
             _with_admin(
-                config,
-                lambda a: a.create_key(
-                    args.target, "read" if args.read_only else "full", args.rate_budget, now, args.expires_ms
-                ),
+                config, lambda a: a.create_key(args.target, spec.access, spec.rate_budget, now, spec.expires_ms)
             )
         )
-        _print({"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access})
+        _print(wire.KeyIssued(key.account_id, key.public, key.secret, key.access))  # as POST …/keys answers
     elif cmd == "keys":
         asyncio.run(_with_admin(config, lambda a: a.revoke_key(args.target, now)))
         print("revoked")
     elif cmd == "collateral":
-        asyncio.run(_with_admin(config, lambda a: a.set_collateral(args.account, args.currency, args.quantity, now)))
+        quantity = wire.plain(wire.fields(wire.CollateralBody, quantity=args.quantity).quantity)
+        asyncio.run(_with_admin(config, lambda a: a.set_collateral(args.account, args.currency, quantity, now)))
     elif cmd == "prices":
-        asyncio.run(_with_admin(config, lambda a: a.set_currency(args.currency, args.price, args.haircut, now)))
+        currency = wire.fields(wire.CurrencyBody, price=args.price, haircut=args.haircut)
+        price, haircut = wire.plain(currency.price), wire.plain(currency.haircut)
+        asyncio.run(_with_admin(config, lambda a: a.set_currency(args.currency, price, haircut, now)))
     elif cmd == "positions" and args.action == "set":
-        if args.size is None or args.entry_price is None:
-            raise ValueError("positions set needs SIZE and ENTRY_PRICE")
-        asyncio.run(
-            _with_admin(config, lambda a: a.set_position(args.account, args.symbol, args.size, args.entry_price, now))
-        )
+        position = wire.fields(wire.PositionBody, size=args.size, entry_price=args.entry_price)
+        size, entry = wire.plain(position.size), wire.plain(position.entry_price)
+        asyncio.run(_with_admin(config, lambda a: a.set_position(args.account, args.symbol, size, entry, now)))
     elif cmd == "positions":
         asyncio.run(_with_admin(config, lambda a: a.delete_position(args.account, args.symbol, now)))
     elif cmd == "marks":
-        asyncio.run(_with_admin(config, lambda a: a.set_mark(args.symbol, args.price, now)))
+        mark = wire.plain(wire.fields(wire.MarkBody, price=args.price).price)
+        asyncio.run(_with_admin(config, lambda a: a.set_mark(args.symbol, mark, now)))
     elif cmd == "instruments":
-        loaded = jsonwire.loads(Path(args.file).read_bytes())
-        listed = loaded.get("instruments", []) if isinstance(loaded, dict) else loaded
+        listed = decode_instruments(read_instruments_file(Path(args.file)))
         count = asyncio.run(_with_admin(config, lambda a: a.load_instruments(listed, now)))
         print(f"loaded {count} instruments")
     elif cmd == "rotate-master-key":
         _rotate_master_key(config, now)
     elif cmd == "audit":
-        entries = asyncio.run(_with_admin(config, lambda a: a.audit(args.account, args.limit)))
-        _print(audit_entries(entries))
+        query = audit_query({"limit": args.limit}, args.account)
+        page = asyncio.run(_with_admin(config, lambda a: a.audit_page(query)))
+        _print({**audit_entries(page.entries), "next": next_cursor(page)})
     return 0
 
 

@@ -18,6 +18,8 @@ Rules:
     │   ├── ContractDoesNotExist 87, ContractNotMultiCollateral 88, WouldCauseLiquidation 41,
     │   └── InsufficientMargin 92, CurrencyDoesNotExist 89, CurrencyNotEnabledForMultiCollateral 90
     └── AdminError                   the admin API's JSON errors (bad request, not found, conflict)
+        └── AdminBadRequest
+            └── InvalidInput "invalid"   input that does not decode into its typed value (``ScenarioError``)
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class AdminError(LevprefError):
     """An admin API refusal: ``status`` is a hint for the edge, ``detail`` a fixed, non-secret explanation."""
 
     status: ClassVar[int] = 400
+    code: ClassVar[str] = "AdminError"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -132,15 +135,23 @@ class AdminError(LevprefError):
 
 class AdminBadRequest(AdminError):
     status = 400
+    code = "AdminBadRequest"
 
 
 class AdminUnauthorized(AdminError):
     status = 401
+    code = "AdminUnauthorized"
 
 
 class AdminNotFound(AdminError):
     status = 404
+    code = "AdminNotFound"
 
 
-class ScenarioError(AdminBadRequest):
-    """A scenario (file or admin payload) that cannot be loaded; nothing of it was applied."""
+class InvalidInput(AdminBadRequest):
+    """Input refused by the strict input rules (SPEC §4): ``detail`` is ``field.path: what was expected``."""
+
+    code = "invalid"
+
+
+ScenarioError = InvalidInput  # its former name: a scenario that cannot be loaded, nothing of it applied

@@ -27,6 +27,7 @@ from levpref.auth.authent import sign_b64
 from tests.support import world
 from tests.support.server import ADMIN_TOKEN, ServerProcess
 from tests.support.signing import call
+from tests.support.state import audit_count
 
 pytestmark = pytest.mark.e2e
 
@@ -146,7 +147,7 @@ def admin_error(reply: Reply, status: int) -> None:
 def snapshot(server: ServerProcess) -> tuple[Any, int]:
     with server.admin() as client:
         exported = client.get("/admin/v1/scenario").json()
-        audit = len(client.get("/admin/v1/audit").json()["audit"])
+        audit = audit_count(client, "/admin/v1/audit")
     return exported, audit
 
 

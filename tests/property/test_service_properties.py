@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from levpref.adapters.secretbox import SecretBox
 from levpref.adapters.storage.sqlite import SqliteStore
+from levpref.adapters.wire.scenario import decode_scenario as parse_scenario
 from levpref.auth.authent import sign_b64
 from levpref.domain.margin import flex_summary
 from levpref.errors import LevprefError
 from levpref.service.accounts import load_account
 from levpref.service.admin import AdminService
 from levpref.service.kraken import AuthSettings, Endpoint, KrakenRequest, KrakenService
-from levpref.service.scenario import parse_scenario
 from tests.support import world
 
 PATH = "/derivatives/api/v3/leveragepreferences"

@@ -34,18 +34,24 @@ def _kraken_payload(response: httpx.Response) -> Any:
     return {name: value for name, value in body.items() if name != "serverTime"}
 
 
+def audit_count(admin: httpx.Client, path: str) -> int:
+    """How many entries the audit log at ``path`` holds, paging through all of it (pages hold at most 1000)."""
+    count, cursor = 0, {}
+    while True:
+        page = admin.get(path, params={"limit": 1000, **cursor})
+        assert page.status_code == 200, page.text
+        count += len(page.json()["audit"])
+        cursor = page.json()["next"]
+        if cursor is None:
+            return count
+
+
 def capture(server: ServerProcess, client: httpx.Client) -> Snapshot:
     with server.admin() as admin:
         exported = admin.get("/admin/v1/scenario")
         assert exported.status_code == 200, exported.text
-        audit: dict[str, int] = {}
-        for account in ACCOUNT_IDS:
-            entries = admin.get(f"/admin/v1/accounts/{account}/audit")
-            assert entries.status_code == 200, entries.text
-            audit[account] = len(entries.json()["audit"])
-        everything = admin.get("/admin/v1/audit")
-        assert everything.status_code == 200, everything.text
-        audit["*"] = len(everything.json()["audit"])
+        audit = {account: audit_count(admin, f"/admin/v1/accounts/{account}/audit") for account in ACCOUNT_IDS}
+        audit["*"] = audit_count(admin, "/admin/v1/audit")
     return Snapshot(
         scenario=exported.json(),
         audit=audit,

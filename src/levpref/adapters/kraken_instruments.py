@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from levpref.adapters.wire.decode import convert
+from levpref.adapters.wire.numbers import InstrumentNumber, Rate, instrument_number
 from levpref.domain.instruments import MULTI_COLLATERAL_TYPE, Instrument
 from levpref.domain.schedule import MarginLevel, MarginSchedule
 from levpref.errors import ScenarioError
+from levpref.service.records import InstrumentRecord
 
 _SNAKE = re.compile(r"_([a-z])")
 _NUMERIC = {
@@ -33,23 +38,38 @@ _NUMERIC = {
 }
 
 
+class _Level(Struct, frozen=True):
+    initialMargin: Rate
+    maintenanceMargin: Rate
+    numNonContractUnits: InstrumentNumber | UnsetType = UNSET
+    contracts: InstrumentNumber | UnsetType = UNSET
+
+
+class _Known(Struct, frozen=True):
+    """The fields levpref reads of an instrument (Kraken's others are kept as they came)."""
+
+    symbol: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+    type: Annotated[str, Meta(min_length=1, max_length=64)]
+    tradeable: bool = True
+    marginLevels: list[_Level] | None = None
+    retailMarginLevels: list[_Level] | None = None
+
+
 def camel(key: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), key)
 
 
-def _normalise(value: Any, key: str = "") -> Any:
+def _normalise(value: Any, path: str, key: str = "") -> Any:
+    """camelCase keys, and the numeric fields as exact Decimals (``ScenarioError`` naming the field)."""
     if isinstance(value, dict):
-        return {camel(k): _normalise(v, camel(k)) for k, v in value.items()}
+        return {camel(k): _normalise(v, f"{path}.{camel(k)}", camel(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalise(v, key) for v in value]
-    if key in _NUMERIC and isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
+        return [_normalise(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
+    if key in _NUMERIC or not isinstance(value, (str, int, bool, Decimal, type(None))):
         try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ScenarioError(f"instrument field {key} is not a number") from None
-        if not number.is_finite():
-            raise ScenarioError(f"instrument field {key} is not a finite number")
-        return number
+            return instrument_number(value)
+        except ValueError as exc:
+            raise ScenarioError(f"{path}: {exc}") from None
     return value
 
 
@@ -59,14 +79,11 @@ def _pair(symbol: str) -> tuple[str, str]:
     return (body[:-3], body[-3:]) if len(body) > 3 else (body, "USD")
 
 
-def canonical_instrument(raw: dict[str, Any]) -> dict[str, Any]:
+def canonical_instrument(raw: dict[str, Any], where: str = "instrument") -> dict[str, Any]:
     """Kraken's camelCase form of an instrument, with defaults for what the input left out."""
-    data = _normalise(raw)
-    symbol = data.get("symbol")
-    if not isinstance(symbol, str) or not symbol or len(symbol) > 64:
-        raise ScenarioError("an instrument needs a symbol (1 to 64 characters)")
-    if not isinstance(data.get("type"), str):
-        raise ScenarioError(f"instrument {symbol} needs a type")
+    data = _normalise(raw, where)
+    convert(data, _Known, where)
+    symbol = data["symbol"]
     base, quote = _pair(symbol)
     levels = data.get("marginLevels") or []
     defaults: dict[str, Any] = {
@@ -91,11 +108,20 @@ def canonical_instrument(raw: dict[str, Any]) -> dict[str, Any]:
         "mtf": False,
     }
     canonical = {"symbol": symbol, "type": data["type"], **defaults, **data}
-    instrument_from_wire(canonical)  # validates
+    instrument_from_wire(canonical, where)  # validates
     return canonical
 
 
-def instrument_from_wire(data: dict[str, Any]) -> Instrument:
+def instrument_records(listed: list[dict[str, Any]], where: str) -> list[InstrumentRecord]:
+    """Each instrument in canonical form with its domain value; a symbol given twice keeps its last entry."""
+    by_symbol: dict[str, InstrumentRecord] = {}
+    for index, raw in enumerate(listed):
+        canonical = canonical_instrument(raw, f"{where}[{index}]")
+        by_symbol[canonical["symbol"]] = InstrumentRecord(instrument_from_wire(canonical), canonical)
+    return list(by_symbol.values())
+
+
+def instrument_from_wire(data: dict[str, Any], where: str = "instrument") -> Instrument:
     """The domain instrument of a canonical (camelCase, Decimal) instrument."""
     symbol = str(data["symbol"])
     kind = str(data["type"])
@@ -103,10 +129,16 @@ def instrument_from_wire(data: dict[str, Any]) -> Instrument:
         contract_size = Decimal(str(data.get("contractSize", 1)))
         schedule = _schedule(data.get("marginLevels") or []) if kind == MULTI_COLLATERAL_TYPE else None
     except (InvalidOperation, ValueError, KeyError, TypeError) as exc:
-        raise ScenarioError(f"instrument {symbol} has a bad margin schedule or contract size: {exc}") from None
+        raise ScenarioError(f"{where}.marginLevels: {_reason(exc)}") from None
     if contract_size <= 0:
-        raise ScenarioError(f"instrument {symbol} needs a positive contractSize")
+        raise ScenarioError(f"{where}.contractSize: expected a decimal number > 0")
     return Instrument(symbol, kind, bool(data.get("tradeable", True)), contract_size, schedule)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"each tier of a flexible_futures contract needs {exc.args[0]} (a USD notional bound)"
+    return str(exc) or "expected a margin schedule"
 
 
 def _schedule(levels: list[dict[str, Any]]) -> MarginSchedule:

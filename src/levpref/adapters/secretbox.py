@@ -41,6 +41,10 @@ class SecretBox:
         sealed = self._aead.encrypt(nonce, secret, public_key.encode())
         return _VERSION + base64.b64encode(nonce + sealed).decode("ascii")
 
+    def new_key_pair(self) -> tuple[str, str]:
+        """A fresh API key (the ``Secrets`` port's source of keys)."""
+        return new_key_pair()
+
     def open(self, public_key: str, stored: str) -> bytes | None:
         """The secret, or ``None`` if it was not sealed by this master key for this public key."""
         cached = self._cache.get(stored)

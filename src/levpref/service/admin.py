@@ -9,28 +9,40 @@ Rules:
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from levpref.adapters.kraken_instruments import canonical_instrument
-from levpref.adapters.secretbox import new_key_pair
 from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
-from levpref.errors import AdminNotFound, ScenarioError
+from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
 from levpref.service.audit import decimal_text, iso_time
-from levpref.service.ports import Secrets, Store
+from levpref.service.audit_log import AuditPage, AuditQuery, read_audit
+from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import (
+    Access,
     ApiKeyRecord,
     AuditRecord,
     CurrencyRecord,
+    InstrumentRecord,
     PositionRecord,
     PreferenceRecord,
 )
-from levpref.service.scenario import KeySpec, Scenario, amount, valid_expiry
+from levpref.service.scenario import KeySpec, Scenario, check_scenario, check_usd_price
 
 WORLD = "*"
+
+
+def plain_text(value: Decimal) -> str:
+    """A Decimal as text in plain notation, digit for digit (``0.0000001``, never ``1E-7``): what the strict input
+    reads back, so an export always loads."""
+    return format(value, "f")
+
+
+_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_CURRENCY = re.compile(r"[A-Za-z0-9]{2,10}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +87,14 @@ class AdminService:
         )
 
     def _key_record(self, account_id: str, spec: KeySpec, now_ms: int) -> ApiKeyRecord:
+        if spec.public is None or spec.secret is None:
+            raise InvalidInput("keys: a key without public and secret is generated before it is stored")
         sealed = self._secrets.seal(spec.public, base64.b64decode(spec.secret))
         return ApiKeyRecord(
             spec.public,
             account_id,
             sealed,
-            "full" if spec.access == "full" else "read",
+            spec.access,
             spec.rate_budget,
             spec.revoked,
             spec.expires_ms,
@@ -91,11 +105,12 @@ class AdminService:
 
     async def load_scenario(self, scenario: Scenario, now_ms: int, request_id: str = "-") -> list[IssuedKey]:
         """Replace the whole world with ``scenario``; returns every key of it (with secrets, for printing)."""
+        scenario = check_scenario(scenario)
         issued: list[IssuedKey] = []
         async with self._store.transaction() as tx:
             await tx.clear_world()
             for inst in scenario.instruments:
-                await tx.upsert_instrument(inst["symbol"], inst)
+                await tx.upsert_instrument(inst.instrument.symbol, inst.raw)
             for currency, (price, haircut) in scenario.currencies.items():
                 await tx.upsert_currency(CurrencyRecord(currency, price, haircut))
             for symbol, price in scenario.marks.items():
@@ -113,9 +128,10 @@ class AdminService:
                     await tx.set_preference(
                         account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency)
                     )
-                for key in account.keys:
+                for given in account.keys:
+                    key = given if given.public is not None else self._generated(given)
                     await tx.insert_key(self._key_record(account.id, key, now_ms))
-                    issued.append(IssuedKey(account.id, key.public, key.secret, key.access))
+                    issued.append(IssuedKey(account.id, str(key.public), str(key.secret), key.access))
             await tx.add_audit(
                 self._audit(
                     WORLD,
@@ -127,26 +143,31 @@ class AdminService:
             )
         return issued
 
-    async def export_scenario(self) -> dict[str, Any]:
-        """The world in scenario form (secrets included: this is the operator's backup)."""
+    def _generated(self, spec: KeySpec) -> KeySpec:
+        public, secret = self._secrets.new_key_pair()
+        return KeySpec(public, secret, spec.access, spec.rate_budget, spec.expires_ms, spec.revoked)
+
+    async def export_scenario(self, *, with_secrets: bool = False) -> dict[str, Any]:
+        """The world in scenario form; key secrets only ``with_secrets`` (the operator's backup, SPEC §4)."""
         async with self._store.transaction() as tx:
             out: dict[str, Any] = {
                 "instruments": [r.raw for r in await tx.instruments()],
                 "collateral_currencies": {
-                    c.currency: {"price": str(c.price), "haircut": str(c.haircut)} for c in await tx.currencies()
+                    c.currency: {"price": plain_text(c.price), "haircut": plain_text(c.haircut)}
+                    for c in await tx.currencies()
                 },
-                "marks": {s: str(p) for s, p in (await tx.marks()).items()},
+                "marks": {s: plain_text(p) for s, p in (await tx.marks()).items()},
                 "accounts": [],
             }
             for account_id in await tx.account_ids():
-                out["accounts"].append(await self._export_account(tx, account_id))
+                out["accounts"].append(await self._export_account(tx, account_id, with_secrets))
         return out
 
-    async def _export_account(self, tx: Any, account_id: str) -> dict[str, Any]:
+    async def _export_account(self, tx: Tx, account_id: str, with_secrets: bool) -> dict[str, Any]:
         active = await tx.lock_account(account_id)
         keys = []
         for k in await tx.keys_of(account_id):
-            secret = self._secrets.open(k.public_key, k.secret_enc)
+            secret = self._secrets.open(k.public_key, k.secret_enc) if with_secrets else None
             entry: dict[str, Any] = {"public": k.public_key, "access": k.access, "rate_budget": k.rate_budget}
             if secret is not None:
                 entry["secret"] = base64.b64encode(secret).decode("ascii")
@@ -158,49 +179,45 @@ class AdminService:
         return {
             "id": account_id,
             "active": bool(active),
-            "collateral": {c: str(q) for c, q in (await tx.balances(account_id)).items()},
+            "collateral": {c: plain_text(q) for c, q in (await tx.balances(account_id)).items()},
             "keys": keys,
             "positions": [
                 {
                     "symbol": p.symbol,
-                    "size": str(p.size),
-                    "entry_price": str(p.entry_price),
+                    "size": plain_text(p.size),
+                    "entry_price": plain_text(p.entry_price),
                     "fill_time": p.fill_time,
-                    **({"allocated_margin": str(p.allocated_margin)} if p.allocated_margin is not None else {}),
+                    **({"allocated_margin": plain_text(p.allocated_margin)} if p.allocated_margin is not None else {}),
                 }
                 for p in await tx.positions(account_id)
             ],
             "preferences": [
                 {
                     "symbol": p.symbol,
-                    **({"max_leverage": str(p.max_leverage)} if p.max_leverage is not None else {}),
+                    **({"max_leverage": plain_text(p.max_leverage)} if p.max_leverage is not None else {}),
                     **({"pnl_currency": p.pnl_currency} if p.pnl_currency is not None else {}),
                 }
                 for p in await tx.preferences(account_id)
             ],
         }
 
-    async def load_instruments(self, instruments: list[Any], now_ms: int, request_id: str = "-") -> int:
-        """Add or replace instruments given in Kraken's schema (a saved GET /instruments response)."""
-        canonical = [canonical_instrument(i) for i in instruments if isinstance(i, dict)]
-        if len(canonical) != len(instruments):
-            raise ScenarioError("each instrument must be an object")
+    async def load_instruments(self, instruments: list[InstrumentRecord], now_ms: int, request_id: str = "-") -> int:
+        """Add or replace instruments (decoded from Kraken's schema, e.g. a saved GET /instruments response)."""
         async with self._store.transaction() as tx:
-            for inst in canonical:
-                await tx.upsert_instrument(inst["symbol"], inst)
+            for inst in instruments:
+                await tx.upsert_instrument(inst.instrument.symbol, inst.raw)
             await tx.add_audit(
                 self._audit(
                     WORLD,
                     "load_instruments",
                     now_ms,
                     request_id,
-                    after={"symbols": [i["symbol"] for i in canonical]},
+                    after={"symbols": [i.instrument.symbol for i in instruments]},
                 )
             )
-        return len(canonical)
+        return len(instruments)
 
-    async def set_mark(self, symbol: str, price: Any, now_ms: int, request_id: str = "-") -> None:
-        value = amount(price, "price", positive=True)
+    async def set_mark(self, symbol: str, value: Decimal, now_ms: int, request_id: str = "-") -> None:
         async with self._store.transaction() as tx:
             if await tx.instrument(symbol) is None:
                 raise AdminNotFound(f"no instrument {symbol}")
@@ -213,17 +230,17 @@ class AdminService:
                     now_ms,
                     request_id,
                     symbol=symbol,
-                    before={"price": None if before is None else str(before)},
-                    after={"price": str(value)},
+                    before={"price": None if before is None else plain_text(before)},
+                    after={"price": plain_text(value)},
                 )
             )
 
-    async def set_currency(self, currency: str, price: Any, haircut: Any, now_ms: int, request_id: str = "-") -> None:
-        if not currency.isalnum() or not 2 <= len(currency) <= 10:
-            raise ScenarioError("currency must be 2 to 10 letters or digits")
-        value, cut = amount(price, "price", positive=True), amount(haircut, "haircut")
-        if cut > 1:
-            raise ScenarioError("haircut must be at most 1")
+    async def set_currency(
+        self, currency: str, value: Decimal, cut: Decimal, now_ms: int, request_id: str = "-"
+    ) -> None:
+        if not _CURRENCY.fullmatch(currency):
+            raise InvalidInput("currency: expected a currency code: 2 to 10 letters or digits")
+        check_usd_price(currency, value, "price")
         async with self._store.transaction() as tx:
             await tx.upsert_currency(CurrencyRecord(currency, value, cut))
             await tx.add_audit(
@@ -232,14 +249,14 @@ class AdminService:
                     "set_currency",
                     now_ms,
                     request_id,
-                    after={"currency": currency, "price": str(value), "haircut": str(cut)},
+                    after={"currency": currency, "price": plain_text(value), "haircut": plain_text(cut)},
                 )
             )
 
     async def upsert_account(self, account_id: str, *, active: bool, now_ms: int, request_id: str = "-") -> bool:
         """Create the account or set its ``active`` flag; returns whether it was created."""
-        if not account_id or len(account_id) > 64 or not account_id.replace("-", "").replace("_", "").isalnum():
-            raise ScenarioError("account id must be 1 to 64 letters, digits, '-' or '_'")
+        if not _ID.fullmatch(account_id):
+            raise InvalidInput("id: expected an id: 1 to 64 of A-Z a-z 0-9 _ . -")
         async with self._store.transaction() as tx:
             before = await tx.lock_account(account_id)
             if before is None:
@@ -258,14 +275,13 @@ class AdminService:
             )
             return before is None
 
-    async def _existing(self, tx: Any, account_id: str) -> None:
+    async def _existing(self, tx: Tx, account_id: str) -> None:
         if await tx.lock_account(account_id) is None:
             raise AdminNotFound(f"no account {account_id}")
 
     async def set_collateral(
-        self, account_id: str, currency: str, quantity: Any, now_ms: int, request_id: str = "-"
+        self, account_id: str, currency: str, value: Decimal, now_ms: int, request_id: str = "-"
     ) -> None:
-        value = amount(quantity, "quantity")
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
             if await tx.currency(currency) is None:
@@ -278,22 +294,23 @@ class AdminService:
                     "set_collateral",
                     now_ms,
                     request_id,
-                    before={currency: None if before is None else str(before)},
-                    after={currency: str(value)},
+                    before={currency: None if before is None else plain_text(before)},
+                    after={currency: plain_text(value)},
                 )
             )
 
     async def set_position(
-        self, account_id: str, symbol: str, size: Any, entry_price: Any, now_ms: int, request_id: str = "-"
+        self, account_id: str, symbol: str, s: Decimal, e: Decimal, now_ms: int, request_id: str = "-"
     ) -> Decimal | None:
-        """Open or replace a position; returns its allocated margin when the contract is isolated."""
-        s = amount(size, "size", allow_negative=True)
+        """Open or replace a position (``s`` signed, not 0); returns its allocated margin when isolated."""
         if s == 0:
-            raise ScenarioError("size must not be 0 (DELETE the position instead)")
-        e = amount(entry_price, "entry_price", positive=True)
+            raise InvalidInput("size: expected a size other than 0 (DELETE the position instead)")
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
-            contract_size, _ = await require_multi_collateral(tx, symbol)
+            try:
+                contract_size, _ = await require_multi_collateral(tx, symbol)
+            except InvalidInput as refusal:
+                raise InvalidInput(f"symbol: {refusal.detail}") from None
             pref = await tx.preference(account_id, symbol)
             mark = await tx.mark(symbol) or e
             allocated = (
@@ -309,10 +326,12 @@ class AdminService:
                     now_ms,
                     request_id,
                     symbol=symbol,
-                    before={} if before is None else {"size": str(before.size), "entry_price": str(before.entry_price)},
+                    before={}
+                    if before is None
+                    else {"size": plain_text(before.size), "entry_price": plain_text(before.entry_price)},
                     after={
-                        "size": str(s),
-                        "entry_price": str(e),
+                        "size": plain_text(s),
+                        "entry_price": plain_text(e),
                         "allocated_margin": decimal_text(allocated),
                     },
                 )
@@ -329,19 +348,14 @@ class AdminService:
     async def create_key(
         self,
         account_id: str,
-        access: str,
+        access: Access,
         rate_budget: int,
         now_ms: int,
         expires_ms: int | None = None,
         request_id: str = "-",
     ) -> IssuedKey:
-        if access not in ("full", "read"):
-            raise ScenarioError("access must be 'full' or 'read'")
-        if isinstance(rate_budget, bool) or not isinstance(rate_budget, int) or not 1 <= rate_budget <= 10**9:
-            raise ScenarioError("rate_budget must be an integer from 1 to 1e9")
-        if expires_ms is not None and not valid_expiry(expires_ms):
-            raise ScenarioError("expires_ms must be an integer from 0 to 2**63 - 1 (ms since the epoch)")
-        public, secret = new_key_pair()
+        """A new key (access, budget and expiry checked by the edge's typed decoding)."""
+        public, secret = self._secrets.new_key_pair()
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
             await tx.insert_key(
@@ -394,7 +408,7 @@ class AdminService:
             for public, sealed in await tx.all_key_secrets():
                 secret = self._secrets.open(public, sealed)
                 if secret is None:
-                    raise ScenarioError(f"the secret of key {public[:8]}… cannot be opened with the current master key")
+                    raise InvalidInput(f"the secret of key {public[:8]}… cannot be opened with the current master key")
                 await tx.set_key_secret(public, new.seal(public, secret))
                 count += 1
             await tx.add_audit(self._audit(WORLD, "rotate_master_key", now_ms, "-", after={"keys": count}))
@@ -406,6 +420,6 @@ class AdminService:
             view = await load_account(tx, account_id)
             return flex_summary(view.margin), list(view.preferences.values())
 
-    async def audit(self, account_id: str | None, limit: int = 1000, after_id: int = 0) -> list[AuditRecord]:
-        async with self._store.transaction() as tx:
-            return await tx.audit(account_id, limit, after_id)
+    async def audit_page(self, query: AuditQuery) -> AuditPage:
+        """One page of the audit log (of one account, or the whole log when ``query.account_id`` is None)."""
+        return await read_audit(self._store, query)

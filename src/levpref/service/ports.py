@@ -1,4 +1,4 @@
-"""The ports the use cases need: a transactional store, its transactions, and a secret box.
+"""The ports the use cases need: a transactional store, its transactions, and a secret box (which also issues keys).
 
 The service layer depends on these protocols only; ``adapters.storage.sql.SqlTx`` implements ``Tx`` for both
 SQLite and PostgreSQL (mypy checks that it conforms wherever a store is passed to a use case).
@@ -116,6 +116,20 @@ class Tx(Protocol):
 
     async def clear_world(self) -> None: ...
 
+    async def audit_page(
+        self,
+        account_id: str | None,
+        *,
+        after_id: int = 0,
+        before_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+        symbol: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[AuditRecord]: ...
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
@@ -129,3 +143,7 @@ class Secrets(Protocol):
     def seal(self, public_key: str, secret: bytes) -> str: ...
 
     def open(self, public_key: str, stored: str) -> bytes | None: ...
+
+    def new_key_pair(self) -> tuple[str, str]:
+        """A fresh API key: its public part and its secret in base64 (SPEC §2.1)."""
+        ...

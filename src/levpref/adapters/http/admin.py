@@ -2,8 +2,9 @@
 
 Rules:
 - The token is checked against a stored SHA-256 hash in constant time; the token itself is never stored.
-- Bodies are JSON objects (a scenario may also be TOML with ``Content-Type: application/toml``); bad JSON,
-  a bad field or an unknown object answers a JSON error with a fixed explanation, and changes nothing.
+- Bodies are JSON objects decoded strictly into the Structs of ``adapters.wire`` (a scenario may also be TOML with
+  ``Content-Type: application/toml``); a refusal is a 400 ``{"error":"invalid","detail":"field: …"}`` and
+  changes nothing. Bodies of GET and DELETE are not read.
 """
 
 from __future__ import annotations
@@ -11,19 +12,79 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import tomllib
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from levpref.adapters import jsonwire
-from levpref.adapters.http import render
-from levpref.errors import AdminBadRequest, AdminError, AdminNotFound, AdminUnauthorized
-from levpref.service.admin import AdminService
-from levpref.service.audit import decimal_text
-from levpref.service.scenario import parse_scenario
+import msgspec
 
-Handler = Callable[[re.Match[str], Any, str], Awaitable[render.Response]]
+from levpref.adapters.http import render
+from levpref.adapters.http.asgi import Receive, Scope, Send
+from levpref.adapters.wire import admin as wire
+from levpref.adapters.wire.audit import KNOWN, audit_query, next_cursor, parameters
+from levpref.adapters.wire.decode import loads_json
+from levpref.adapters.wire.scenario import decode_instruments, decode_scenario_body
+from levpref.domain.margin import FlexSummary
+from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
+from levpref.service.admin import AdminService, plain_text
+from levpref.service.audit import decimal_text
+from levpref.service.records import PreferenceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One admin request as a handler sees it."""
+
+    match: re.Match[str]
+    body: bytes
+    content_type: str
+    request_id: str
+    query: str
+
+
+_QUERY: ContextVar[str] = ContextVar("levpref_admin_query", default="")
+
+
+class AdminQuery:
+    """ASGI middleware that hands an admin request's query string to ``AdminApi`` (``LevprefApp`` passes the
+    admin API the path only), through a context variable: nothing a client sends can set it."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/admin/"):
+            await self._app(scope, receive, send)
+            return
+        token = _QUERY.set(bytes(scope.get("query_string", b"")).decode("latin-1"))
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            _QUERY.reset(token)
+
+
+Handler = Callable[[Call], Awaitable[render.Response]]
+
+
+def account_view(account_id: str, summary: FlexSummary, prefs: list[PreferenceRecord]) -> dict[str, Any]:
+    """One account as the admin API and ``levpref accounts show`` both print it."""
+    return {
+        "account": account_id,
+        "flex": render.flex(summary),
+        "preferences": [
+            {
+                "symbol": p.symbol,
+                "max_leverage": None if p.max_leverage is None else plain_text(p.max_leverage),
+                "pnl_currency": p.pnl_currency or "USD",
+            }
+            for p in prefs
+        ],
+    }
+
+
+def _ok(answer: msgspec.Struct, status: int = 200) -> render.Response:
+    return render.admin_ok(msgspec.structs.asdict(answer), status)
 
 
 def token_hash(token: str) -> str:
@@ -34,7 +95,7 @@ class AdminApi:
     def __init__(self, service: AdminService, token_sha256: str) -> None:
         self._service = service
         self._token_sha256 = token_sha256
-        seg = r"([A-Za-z0-9_\-]{1,64})"
+        seg = r"([A-Za-z0-9_.\-]{1,64})"
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("PUT", re.compile(r"/admin/v1/scenario"), self._load_scenario),
             ("GET", re.compile(r"/admin/v1/scenario"), self._export_scenario),
@@ -73,124 +134,86 @@ class AdminApi:
             try:
                 if not self._authorised(headers):
                     raise AdminUnauthorized("missing or wrong bearer token")
-                payload = self._payload(body, headers, path)
-                return await handler(match, payload, request_id)
+                content_type = (headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
+                return await handler(Call(match, body, content_type, request_id, _QUERY.get()))
             except AdminError as error:
                 return render.admin_error(error)
         return render.routing_error(405 if matched_path else 404)
 
-    @staticmethod
-    def _payload(body: bytes, headers: dict[str, list[str]], path: str) -> Any:
-        if not body:
-            return {}
-        content_type = (headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
-        try:
-            if content_type == "application/toml" and path == "/admin/v1/scenario":
-                return tomllib.loads(body.decode("utf-8"), parse_float=Decimal)
-            data = jsonwire.loads(body)
-        except (ValueError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):  # deep nesting too
-            raise AdminBadRequest("the body is not valid JSON (or TOML for a scenario)") from None
-        return data
+    async def _load_scenario(self, c: Call) -> render.Response:
+        scenario = decode_scenario_body(c.body, c.content_type)
+        keys = await self._service.load_scenario(scenario, render.now_ms(), c.request_id)
+        return _ok(wire.ScenarioLoaded(keys=[wire.ScenarioKey(k.account_id, k.public, k.access) for k in keys]))
 
-    @staticmethod
-    def _object(payload: Any) -> dict[str, Any]:
-        if not isinstance(payload, dict):
-            raise AdminBadRequest("the body must be a JSON object")
-        return payload
+    async def _export_scenario(self, c: Call) -> render.Response:
+        given = parameters(c.query, ("secrets",))
+        if given.get("secrets", "false") not in ("true", "false"):
+            raise InvalidInput("secrets: expected true or false")
+        return render.admin_ok(await self._service.export_scenario(with_secrets=given.get("secrets") == "true"))
 
-    async def _load_scenario(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        keys = await self._service.load_scenario(parse_scenario(self._object(payload)), render.now_ms(), rid)
-        return render.admin_ok(
-            {
-                "loaded": True,
-                "keys": [{"account": k.account_id, "public": k.public, "access": k.access} for k in keys],
-            }
+    async def _load_instruments(self, c: Call) -> render.Response:
+        instruments = decode_instruments(loads_json(c.body))
+        return _ok(
+            wire.InstrumentsLoaded(await self._service.load_instruments(instruments, render.now_ms(), c.request_id))
         )
 
-    async def _export_scenario(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        return render.admin_ok(await self._service.export_scenario())
+    async def _set_mark(self, c: Call) -> render.Response:
+        price = wire.plain(wire.body(c.body, wire.MarkBody).price)
+        await self._service.set_mark(c.match[1], price, render.now_ms(), c.request_id)
+        return _ok(wire.MarkSet(c.match[1], plain_text(price)))
 
-    async def _load_instruments(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        listed = payload.get("instruments") if isinstance(payload, dict) else payload
-        if not isinstance(listed, list):
-            raise AdminBadRequest("expected a Kraken /instruments response or a list of instruments")
-        return render.admin_ok({"loaded": await self._service.load_instruments(listed, render.now_ms(), rid)})
+    async def _set_currency(self, c: Call) -> render.Response:
+        body = wire.body(c.body, wire.CurrencyBody)
+        price, haircut = wire.plain(body.price), wire.plain(body.haircut)
+        await self._service.set_currency(c.match[1], price, haircut, render.now_ms(), c.request_id)
+        return _ok(wire.CurrencySet(c.match[1]))
 
-    async def _set_mark(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        await self._service.set_mark(m[1], self._object(payload).get("price"), render.now_ms(), rid)
-        return render.admin_ok({"symbol": m[1], "price": str(payload["price"])})
-
-    async def _set_currency(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        body = self._object(payload)
-        await self._service.set_currency(m[1], body.get("price"), body.get("haircut", "0"), render.now_ms(), rid)
-        return render.admin_ok({"currency": m[1]})
-
-    async def _upsert_account(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        active = self._object(payload).get("active", True)
-        if not isinstance(active, bool):
-            raise AdminBadRequest("active must be true or false")
-        created = await self._service.upsert_account(m[1], active=active, now_ms=render.now_ms(), request_id=rid)
-        return render.admin_ok({"account": m[1], "active": active}, 201 if created else 200)
-
-    async def _account(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        summary, prefs = await self._service.account(m[1])
-        return render.admin_ok(
-            {
-                "account": m[1],
-                "flex": render.flex(summary),
-                "preferences": [
-                    {
-                        "symbol": p.symbol,
-                        "max_leverage": None if p.max_leverage is None else str(p.max_leverage),
-                        "pnl_currency": p.pnl_currency or "USD",
-                    }
-                    for p in prefs
-                ],
-            }
+    async def _upsert_account(self, c: Call) -> render.Response:
+        active = wire.body(c.body, wire.AccountBody).active
+        created = await self._service.upsert_account(
+            c.match[1], active=active, now_ms=render.now_ms(), request_id=c.request_id
         )
+        return _ok(wire.AccountSet(c.match[1], active), 201 if created else 200)
 
-    async def _set_collateral(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        await self._service.set_collateral(m[1], m[2], self._object(payload).get("quantity"), render.now_ms(), rid)
-        return render.admin_ok({"account": m[1], "currency": m[2]})
+    async def _account(self, c: Call) -> render.Response:
+        summary, prefs = await self._service.account(c.match[1])
+        return render.admin_ok(account_view(c.match[1], summary, prefs))
 
-    async def _set_position(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        body = self._object(payload)
-        allocated = await self._service.set_position(
-            m[1], m[2], body.get("size"), body.get("entry_price"), render.now_ms(), rid
-        )
-        return render.admin_ok(
-            {
-                "account": m[1],
-                "symbol": m[2],
-                "allocated_margin": decimal_text(allocated),
-            }
-        )
+    async def _set_collateral(self, c: Call) -> render.Response:
+        quantity = wire.plain(wire.body(c.body, wire.CollateralBody).quantity)
+        await self._service.set_collateral(c.match[1], c.match[2], quantity, render.now_ms(), c.request_id)
+        return _ok(wire.CollateralSet(c.match[1], c.match[2]))
 
-    async def _delete_position(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        await self._service.delete_position(m[1], m[2], render.now_ms(), rid)
-        return render.admin_ok({"account": m[1], "symbol": m[2], "deleted": True})
+    async def _set_position(self, c: Call) -> render.Response:
+        body = wire.body(c.body, wire.PositionBody)
+        size, entry = wire.plain(body.size), wire.plain(body.entry_price)
+        allocated = await self._service.set_position(c.match[1], c.match[2], size, entry, render.now_ms(), c.request_id)
+        return _ok(wire.PositionSet(c.match[1], c.match[2], decimal_text(allocated)))
 
-    async def _audit(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        return render.admin_ok(render.audit_entries(await self._service.audit(m[1])))
+    async def _delete_position(self, c: Call) -> render.Response:
+        await self._service.delete_position(c.match[1], c.match[2], render.now_ms(), c.request_id)
+        return _ok(wire.PositionDeleted(c.match[1], c.match[2]))
 
-    async def _audit_all(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        return render.admin_ok(render.audit_entries(await self._service.audit(None)))
+    async def _audit(self, c: Call) -> render.Response:
+        return await self._audit_page(c, c.match[1])
 
-    async def _create_key(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        body = self._object(payload)
-        expires = body.get("expires_ms")
-        if expires is not None and (isinstance(expires, bool) or not isinstance(expires, int)):
-            raise AdminBadRequest("expires_ms must be an integer")
+    async def _audit_all(self, c: Call) -> render.Response:
+        return await self._audit_page(c, None)
+
+    async def _audit_page(self, c: Call, account_id: str | None) -> render.Response:
+        page = await self._service.audit_page(audit_query(parameters(c.query, KNOWN), account_id))
+        return render.admin_ok({**render.audit_entries(page.entries), "next": next_cursor(page)})
+
+    async def _create_key(self, c: Call) -> render.Response:
+        body = wire.body(c.body, wire.KeyBody)
         key = await self._service.create_key(
-            m[1], str(body.get("access", "full")), body.get("rate_budget", 500), render.now_ms(), expires, rid
+            c.match[1], body.access, body.rate_budget, render.now_ms(), body.expires_ms, c.request_id
         )
-        return render.admin_ok(
-            {"account": key.account_id, "public": key.public, "secret": key.secret, "access": key.access}, 201
-        )
+        return _ok(wire.KeyIssued(key.account_id, key.public, key.secret, key.access), 201)
 
-    async def _revoke_key(self, m: re.Match[str], payload: Any, rid: str) -> render.Response:
-        await self._service.revoke_key(m[1], render.now_ms(), rid)
-        return render.admin_ok({"public": m[1], "revoked": True})
+    async def _revoke_key(self, c: Call) -> render.Response:
+        await self._service.revoke_key(c.match[1], render.now_ms(), c.request_id)
+        return _ok(wire.KeyRevoked(c.match[1]))
 
 
-__all__ = ["AdminApi", "AdminNotFound", "token_hash"]
+__all__ = ["AdminApi", "AdminNotFound", "AdminQuery", "account_view", "token_hash"]

@@ -131,9 +131,9 @@ def _admin_error_names() -> list[str]:
     pending: list[type[AdminError]] = [AdminError]
     while pending:
         cls = pending.pop()
-        names.append(cls.__name__)
+        names.append(cls.code)
         pending.extend(cls.__subclasses__())
-    return sorted(names)
+    return sorted(set(names))
 
 
 def _schemas() -> dict[str, Any]:
@@ -295,7 +295,18 @@ def _schemas() -> dict[str, Any]:
         "Flex": flex,
         "Instrument": instrument,
         "OpenPosition": position,
-        "AuditEntries": _obj({"audit": _array(audit_entry)}),
+        "AuditEntries": _obj(
+            {
+                "audit": _array(audit_entry),
+                "next": {  # where the next page starts (send it as a query parameter), null on the last page
+                    "oneOf": [
+                        {"type": "null"},
+                        _obj({"before_id": _INT}),
+                        _obj({"after_id": _INT}),
+                    ]
+                },
+            }
+        ),
         "Scenario": scenario,
     }
 
@@ -488,7 +499,7 @@ def _paths() -> dict[str, Any]:
                 },
             },
             "get": {
-                **_admin("Export the world (secrets included).", _ref("Scenario")),
+                **_admin("Export the world (key secrets only with ?secrets=true).", _ref("Scenario")),
                 "operationId": "exportScenario",
             },
         },

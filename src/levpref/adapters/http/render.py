@@ -85,7 +85,7 @@ def routing_error(status: int) -> Response:
 
 
 def admin_error(error: AdminError) -> Response:
-    return error.status, jsonwire.dumps({"error": type(error).__name__, "detail": error.detail})
+    return error.status, jsonwire.dumps({"error": error.code, "detail": error.detail})
 
 
 def admin_ok(payload: dict[str, Any], status: int = 200) -> Response:

@@ -449,6 +449,45 @@ class SqlTx:
         ):
             await self._db.execute(f"DELETE FROM {table}")
 
+    # --- audit pages (admin API, SPEC §4) ---------------------------------------------------------------
+    async def audit_page(
+        self,
+        account_id: str | None,
+        *,
+        after_id: int = 0,
+        before_id: int | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+        symbol: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[AuditRecord]:
+        """Entries with ``after_id < id < before_id`` matching every filter given, newest (highest id) first unless
+        ``newest_first`` is false. ``since``/``until`` compare ``at`` (fixed-width ISO text, so text order is time
+        order): ``since <= at < until``."""
+        filters: list[tuple[str, Any]] = [("id > ?", after_id)]
+        for clause, value in (
+            ("id < ?", before_id),
+            ("account_id = ?", account_id),
+            ("symbol = ?", symbol),
+            ("action = ?", action),
+            ("at >= ?", since),
+            ("at < ?", until),
+        ):
+            if value is not None:
+                filters.append((clause, value))
+        where = " AND ".join(clause for clause, _ in filters)
+        rows = await self._db.fetchall(
+            "SELECT id, account_id, at, actor, action, symbol, before, after, margin_moved, request_id FROM audit "
+            f"WHERE {where} ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT ?",
+            (*(value for _, value in filters), limit),
+        )
+        return [
+            AuditRecord(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), _dec(r[8]), r[9], int(r[0]))
+            for r in rows
+        ]
+
 
 @lru_cache(maxsize=8192)
 def _instrument_record(raw_text: str) -> InstrumentRecord:
