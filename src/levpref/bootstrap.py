@@ -10,7 +10,7 @@ import secrets
 import signal
 import sys
 
-from levpref.adapters.http.admin import AdminApi, AdminQuery, token_hash
+from levpref.adapters.http.admin import AdminApi, token_hash
 from levpref.adapters.http.app import LevprefApp
 from levpref.adapters.http.asgi import Receive, Scope, Send
 from levpref.adapters.http.observability import configure_logging
@@ -20,6 +20,7 @@ from levpref.adapters.storage.sqlite import SqliteStore
 from levpref.config import Config
 from levpref.service.admin import AdminService
 from levpref.service.kraken import AuthSettings, KrakenService
+from levpref.service.operator import OperatorViews
 from levpref.service.ports import Store
 
 ADMIN_TOKEN_META = "admin_token_sha256"  # noqa: S105 - the name of a meta row, not a secret
@@ -68,7 +69,7 @@ async def build_app(config: Config) -> LevprefApp:
     kraken = KrakenService(
         store, box, AuthSettings(config.nonce_window, config.require_nonce, config.failed_auth_limit)
     )
-    admin = AdminApi(AdminService(store, box), stored or token_hash(secrets.token_urlsafe(32)))
+    admin = AdminApi(AdminService(store, box), OperatorViews(store), stored or token_hash(secrets.token_urlsafe(32)))
     return LevprefApp(
         kraken,
         admin,
@@ -84,14 +85,14 @@ class LazyApp:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._app: AdminQuery | None = None
+        self._app: LevprefApp | None = None
         self._lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             async with self._lock:
                 if self._app is None:
-                    self._app = AdminQuery(await build_app(self._config))
+                    self._app = await build_app(self._config)
         await self._app(scope, receive, send)
 
 

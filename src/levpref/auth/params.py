@@ -12,9 +12,10 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-Params = dict[str, list[str]]
+Params = Mapping[str, list[str]]
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 from levpref.auth.authent import verify
 from levpref.auth.nonces import NonceVerdict, judge_nonce, nonce_key, parse_nonce
-from levpref.auth.params import signed_params
+from levpref.auth.params import Params, signed_params
 from levpref.errors import (
     AccountInactive,
     ApiLimitExceeded,
@@ -44,8 +44,6 @@ from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, KEY_PERIOD_MS, Bucket, has_
 from levpref.service import preferences, preview
 from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import ApiKeyRecord
-
-Params = Mapping[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)

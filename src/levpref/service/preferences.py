@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from levpref.auth.params import Params
 from levpref.domain.instruments import Instrument
 from levpref.domain.margin import FlexSummary, MarginDecision, Outcome, Rule, decide_leverage_change, flex_summary
 from levpref.domain.preferences import is_currency_code, parse_max_leverage
@@ -38,14 +39,14 @@ if TYPE_CHECKING:  # kraken.py imports this module at run time; the request type
     from levpref.service.kraken import KrakenRequest as Request
 
 
-def _values(request: Request, name: str) -> list[str]:
-    """The values given for ``name`` (``KrakenService.handle`` refuses unreadable parameters before any handler)."""
+def _params(request: Request) -> Params:
+    """The request's parameters (``KrakenService.handle`` refuses unreadable ones before any handler runs)."""
     assert request.params is not None
-    return request.params.get(name, [])
+    return request.params
 
 
-def _single(request: Request, name: str, *, required: bool) -> str | None:
-    values = _values(request, name)
+def _single(params: Params, name: str, *, required: bool) -> str | None:
+    values = params.get(name, [])
     if not values or (required and values == [""]):
         if required:
             raise RequiredArgumentMissing
@@ -55,9 +56,9 @@ def _single(request: Request, name: str, *, required: bool) -> str | None:
     return values[0]
 
 
-async def _multi_collateral_instrument(tx: Tx, request: Request) -> Instrument:
+async def _multi_collateral_instrument(tx: Tx, params: Params) -> Instrument:
     """The instrument named by ``symbol``: 87 if unknown, 88 if not multi-collateral, unavailable if halted."""
-    symbol = _single(request, "symbol", required=True)
+    symbol = _single(params, "symbol", required=True)
     assert symbol is not None
     record = None if "\x00" in symbol else await tx.instrument(symbol)  # no symbol holds a NUL (PostgreSQL refuses it)
     if record is None:
@@ -82,16 +83,16 @@ class LeverageChange:
     decision: MarginDecision | None
 
 
-async def plan_leverage_change(tx: Tx, account_id: str, request: Request, *, lock: bool) -> LeverageChange:
+async def plan_leverage_change(tx: Tx, account_id: str, params: Params, *, lock: bool) -> LeverageChange:
     """Validate a leverage change in the order of SPEC §1.2 and decide it (SPEC §3.4), writing nothing.
 
     Raises the refusal of every check before the margin decision; the decision itself is returned as a value.
     ``lock`` takes the account's row lock first (a change that will be written); a preview reads without it.
     """
-    instrument = await _multi_collateral_instrument(tx, request)
+    instrument = await _multi_collateral_instrument(tx, params)
     symbol = instrument.symbol
     assert instrument.schedule is not None  # multi-collateral instruments have one
-    text = _single(request, "maxLeverage", required=False)
+    text = _single(params, "maxLeverage", required=False)
     max_leverage = None if text is None else parse_max_leverage(text)
     if lock:
         await tx.lock_account(account_id)
@@ -118,7 +119,7 @@ def refusal_of(decision: MarginDecision) -> BusinessError | None:
 
 
 async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
-    change = await plan_leverage_change(tx, key.account_id, request, lock=True)
+    change = await plan_leverage_change(tx, key.account_id, _params(request), lock=True)
     decision = change.decision
     if decision is None:
         return  # already so: harmless repeat
@@ -178,18 +179,19 @@ def _leverage_state(max_leverage: Decimal | None, allocated: Decimal | None) -> 
 
 
 async def get_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
-    symbol = _single(request, "symbol", required=False)
+    symbol = _single(_params(request), "symbol", required=False)
     prefs = [p for p in await tx.preferences(key.account_id) if p.max_leverage is not None]
     return [p for p in prefs if symbol is None or p.symbol == symbol]
 
 
 async def put_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     """Order: ``requiredArgumentMissing`` (symbol, pnlPreference) → 87 → 88 → ``marketUnavailable`` → 89 → 90."""
+    params = _params(request)
     for name in ("symbol", "pnlPreference"):
-        if _values(request, name) in ([], [""]):
+        if params.get(name, []) in ([], [""]):
             raise RequiredArgumentMissing
-    symbol = (await _multi_collateral_instrument(tx, request)).symbol
-    currency = _single(request, "pnlPreference", required=True)
+    symbol = (await _multi_collateral_instrument(tx, params)).symbol
+    currency = _single(params, "pnlPreference", required=True)
     assert currency is not None
     if not is_currency_code(currency):
         raise CurrencyDoesNotExist

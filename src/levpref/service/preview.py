@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from levpref.auth.params import Params
 from levpref.domain.liquidation import liquidation_price
 from levpref.domain.margin import CrossPool, IsolatedPool, MarginAccount, MarginDecision, Rule
 from levpref.errors import (
@@ -111,10 +112,17 @@ def _rule_of(refusal: LevprefError) -> str:
 
 async def preview_leverage(tx: Tx, key: ApiKeyRecord, request: KrakenRequest) -> Preview:
     """The outcome ``PUT /leveragepreferences`` would have with these parameters now, and the numbers behind it."""
+    assert request.params is not None  # KrakenService.handle refuses unreadable parameters first
+    return await preview_change(tx, key.account_id, request.params)
+
+
+async def preview_change(tx: Tx, account_id: str, params: Params) -> Preview:
+    """The preview of a leverage change of ``account_id`` (the Kraken endpoint's, and the admin API's for any
+    account)."""
     try:
-        change = await plan_leverage_change(tx, key.account_id, request, lock=False)
+        change = await plan_leverage_change(tx, account_id, params, lock=False)
     except LevprefError as refusal:
-        symbols = (request.params or {}).get("symbol", [])
+        symbols = params.get("symbol", [])
         symbol = symbols[0] if len(symbols) == 1 else None
         return Preview(
             symbol, "refused", refusal, _rule_of(refusal), None, None, None, None, None, None, None, None, None, None

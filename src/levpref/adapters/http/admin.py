@@ -13,14 +13,12 @@ import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from levpref.adapters.http import render
-from levpref.adapters.http.asgi import Receive, Scope, Send
 from levpref.adapters.wire import admin as wire
 from levpref.adapters.wire.audit import KNOWN, audit_query, next_cursor, parameters
 from levpref.adapters.wire.decode import loads_json
@@ -29,6 +27,7 @@ from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
 from levpref.service.admin import AdminService, plain_text
 from levpref.service.audit import decimal_text
+from levpref.service.operator import MAX_ACCOUNTS_PAGE, OperatorViews
 from levpref.service.records import PreferenceRecord
 
 
@@ -41,27 +40,6 @@ class Call:
     content_type: str
     request_id: str
     query: str
-
-
-_QUERY: ContextVar[str] = ContextVar("levpref_admin_query", default="")
-
-
-class AdminQuery:
-    """ASGI middleware that hands an admin request's query string to ``AdminApi`` (``LevprefApp`` passes the
-    admin API the path only), through a context variable: nothing a client sends can set it."""
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/admin/"):
-            await self._app(scope, receive, send)
-            return
-        token = _QUERY.set(bytes(scope.get("query_string", b"")).decode("latin-1"))
-        try:
-            await self._app(scope, receive, send)
-        finally:
-            _QUERY.reset(token)
 
 
 Handler = Callable[[Call], Awaitable[render.Response]]
@@ -92,8 +70,9 @@ def token_hash(token: str) -> str:
 
 
 class AdminApi:
-    def __init__(self, service: AdminService, token_sha256: str) -> None:
+    def __init__(self, service: AdminService, views: OperatorViews, token_sha256: str) -> None:
         self._service = service
+        self._views = views
         self._token_sha256 = token_sha256
         seg = r"([A-Za-z0-9_.\-]{1,64})"
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -102,12 +81,15 @@ class AdminApi:
             ("PUT", re.compile(r"/admin/v1/instruments"), self._load_instruments),
             ("PUT", re.compile(rf"/admin/v1/marks/{seg}"), self._set_mark),
             ("PUT", re.compile(rf"/admin/v1/currencies/{seg}"), self._set_currency),
+            ("GET", re.compile(r"/admin/v1/accounts"), self._accounts),
             ("PUT", re.compile(rf"/admin/v1/accounts/{seg}"), self._upsert_account),
             ("GET", re.compile(rf"/admin/v1/accounts/{seg}"), self._account),
             ("PUT", re.compile(rf"/admin/v1/accounts/{seg}/collateral/{seg}"), self._set_collateral),
             ("PUT", re.compile(rf"/admin/v1/accounts/{seg}/positions/{seg}"), self._set_position),
             ("DELETE", re.compile(rf"/admin/v1/accounts/{seg}/positions/{seg}"), self._delete_position),
             ("GET", re.compile(rf"/admin/v1/accounts/{seg}/audit"), self._audit),
+            ("GET", re.compile(rf"/admin/v1/accounts/{seg}/pools"), self._pools),
+            ("GET", re.compile(rf"/admin/v1/accounts/{seg}/preview"), self._preview),
             ("POST", re.compile(rf"/admin/v1/accounts/{seg}/keys"), self._create_key),
             ("DELETE", re.compile(r"/admin/v1/keys/([A-Za-z0-9+/=_\-]{1,128})"), self._revoke_key),
             ("GET", re.compile(r"/admin/v1/audit"), self._audit_all),
@@ -121,7 +103,7 @@ class AdminApi:
         return hmac.compare_digest(presented, self._token_sha256)
 
     async def handle(
-        self, method: str, path: str, body: bytes, headers: dict[str, list[str]], request_id: str
+        self, method: str, path: str, body: bytes, headers: dict[str, list[str]], request_id: str, query: str = ""
     ) -> render.Response:
         matched_path = False
         for route_method, pattern, handler in self._routes:
@@ -135,7 +117,7 @@ class AdminApi:
                 if not self._authorised(headers):
                     raise AdminUnauthorized("missing or wrong bearer token")
                 content_type = (headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
-                return await handler(Call(match, body, content_type, request_id, _QUERY.get()))
+                return await handler(Call(match, body, content_type, request_id, query))
             except AdminError as error:
                 return render.admin_error(error)
         return render.routing_error(405 if matched_path else 404)
@@ -174,6 +156,23 @@ class AdminApi:
             c.match[1], active=active, now_ms=render.now_ms(), request_id=c.request_id
         )
         return _ok(wire.AccountSet(c.match[1], active), 201 if created else 200)
+
+    async def _accounts(self, c: Call) -> render.Response:
+        given = parameters(c.query, ("after", "limit"))
+        limit = given.get("limit", str(MAX_ACCOUNTS_PAGE))
+        if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= MAX_ACCOUNTS_PAGE):
+            raise InvalidInput(f"limit: expected an integer from 1 to {MAX_ACCOUNTS_PAGE}")
+        page = await self._views.accounts(given.get("after", ""), int(limit))
+        following = page[-1].account_id if len(page) == int(limit) else None
+        return render.admin_ok(render.accounts_page(page, following))
+
+    async def _pools(self, c: Call) -> render.Response:
+        return render.admin_ok(render.account_pools(await self._views.pools(c.match[1])))
+
+    async def _preview(self, c: Call) -> render.Response:
+        given = parameters(c.query, ("symbol", "maxLeverage"))
+        params = {name: [value] for name, value in given.items()}
+        return render.admin_ok(render.preview(await self._views.preview(c.match[1], params)))
 
     async def _account(self, c: Call) -> render.Response:
         summary, prefs = await self._service.account(c.match[1])
@@ -216,4 +215,4 @@ class AdminApi:
         return _ok(wire.KeyRevoked(c.match[1]))
 
 
-__all__ = ["AdminApi", "AdminNotFound", "AdminQuery", "account_view", "token_hash"]
+__all__ = ["AdminApi", "AdminNotFound", "account_view", "token_hash"]

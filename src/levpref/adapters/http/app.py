@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http import observability, openapi, render
+from levpref.adapters.http import console, observability, openapi, render
 from levpref.adapters.http.admin import AdminApi
 from levpref.adapters.http.asgi import BodyTooLarge, ClientDisconnected, Receive, Scope, Send, read_body, send_json
 from levpref.errors import FailedAuthLimitExceeded, LevprefError
@@ -126,6 +126,9 @@ class LevprefApp:
             page, content_type = observability.exposition()
             await send_json(send, 200, page, trace.request_id, content_type=content_type)
             return
+        if console.is_console(scope["path"]):
+            await self._console(scope, send, trace.request_id)
+            return
         try:
             status, body = await self._dispatch(scope, receive, trace)
         except Exception:  # the last line of defence: never a traceback on the wire
@@ -149,6 +152,15 @@ class LevprefApp:
                 },
             )
         await send_json(send, status, body, trace.request_id)
+
+    async def _console(self, scope: Scope, send: Send, request_id: str) -> None:
+        found = console.asset(scope["path"])
+        if found is None or scope["method"] not in ("GET", "HEAD"):
+            status, body = render.routing_error(404 if found is None else 405)
+            await send_json(send, status, body, request_id)
+            return
+        page, content_type = found
+        await send_json(send, 200, page, request_id, content_type=content_type, extra_headers=console.HEADERS)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -176,7 +188,8 @@ class LevprefApp:
             trace.endpoint = "admin"
             # route on the path as sent: a percent-encoded "/" inside an id is not a separator
             raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
-            return await self.admin.handle(method, raw_path, body, headers, request_id)
+            query = bytes(scope.get("query_string", b"")).decode("latin-1")
+            return await self.admin.handle(method, raw_path, body, headers, request_id, query)
         if path == "/health":
             trace.endpoint = "health"
             return render.admin_ok({"status": "ok"})

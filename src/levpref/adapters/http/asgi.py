@@ -37,12 +37,19 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def send_json(
-    send: Send, status: int, body: bytes, request_id: str, *, content_type: str = "application/json"
+    send: Send,
+    status: int,
+    body: bytes,
+    request_id: str,
+    *,
+    content_type: str = "application/json",
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     headers = [
         (b"content-type", content_type.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", request_id.encode()),
+        *(extra_headers or ()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -19,6 +19,7 @@ from levpref.adapters.jsonwire import money, number
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import decimal_text, iso_time
+from levpref.service.operator import AccountPools, AccountSummary
 from levpref.service.preferences import OpenPosition
 from levpref.service.preview import PoolFigures, Pools, Preview
 from levpref.service.records import AuditRecord, PreferenceRecord
@@ -228,4 +229,64 @@ def preview(p: Preview) -> dict[str, Any]:
                 "after": _optional_money(p.liquidation_after),
             },
         }
+    }
+
+
+def accounts_page(page: list[AccountSummary], following: str | None) -> dict[str, Any]:
+    """``GET /admin/v1/accounts``: a page in id order, and the ``after`` of the next page (``null``: the last)."""
+    return {
+        "accounts": [{"id": a.account_id, "active": a.active} for a in page],
+        "next": None if following is None else {"after": following},
+    }
+
+
+def account_pools(view: AccountPools) -> dict[str, Any]:
+    """``GET /admin/v1/accounts/{id}/pools``: every pool with its figures rounded as ``/accounts`` rounds them."""
+    cross = view.cross
+    isolated, positions = [], []
+    for item in view.positions:
+        p = item.position
+        liquidation = _optional_money(item.liquidation_price)
+        if p.allocated_margin is not None:
+            equity = p.allocated_margin + p.unrealized_pnl
+            isolated.append(
+                {
+                    "symbol": p.symbol,
+                    "allocated_margin": money(p.allocated_margin),
+                    "equity": money(equity),
+                    "initial_margin": money(p.initial_margin),
+                    "maintenance_margin": money(p.maintenance_margin),
+                    "available": money(equity - p.initial_margin),
+                    "liquidation_price": liquidation,
+                }
+            )
+        positions.append(
+            {
+                "symbol": p.symbol,
+                "size": number(p.size),
+                "entry_price": number(p.entry_price),
+                "mark_price": number(p.mark_price),
+                "notional": money(p.notional),
+                "unrealized_pnl": money(p.unrealized_pnl),
+                "margin_mode": "cross" if p.allocated_margin is None else "isolated",
+                "max_leverage": _leverage(item.max_leverage) if p.allocated_margin is not None else None,
+                "liquidation_price": liquidation,
+            }
+        )
+    return {
+        "account": view.account_id,
+        "active": view.active,
+        "cross": {
+            "equity": money(cross.equity),
+            "initial_margin": money(cross.initial_margin),
+            "maintenance_margin": money(cross.maintenance_margin),
+            "available": money(cross.available),
+        },
+        "isolated": isolated,
+        "positions": positions,
+        "preferences": [
+            {"symbol": p.symbol, "max_leverage": _leverage(p.max_leverage), "pnl_currency": p.pnl_currency or "USD"}
+            for p in view.preferences
+        ],
+        "keys": [{"public": k.public_key, "access": k.access, "revoked": k.revoked} for k in view.keys],
     }

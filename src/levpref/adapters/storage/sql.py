@@ -293,6 +293,13 @@ class SqlTx:
     async def account_ids(self) -> list[str]:
         return [r[0] for r in _by_key(await self._db.fetchall("SELECT id FROM accounts"))]
 
+    async def accounts_page(self, after: str, limit: int) -> list[tuple[str, bool]]:
+        """Accounts (id, active) in id order after ``after``; the primary key's index serves it."""
+        rows = await self._db.fetchall(
+            "SELECT id, active FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        return [(str(r[0]), bool(r[1])) for r in rows]
+
     async def insert_account(self, account_id: str, *, active: bool) -> None:
         await self._db.execute("INSERT INTO accounts (id, active) VALUES (?, ?)", (account_id, int(active)))
 
