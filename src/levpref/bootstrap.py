@@ -69,7 +69,12 @@ async def build_app(config: Config) -> LevprefApp:
     kraken = KrakenService(
         store, box, AuthSettings(config.nonce_window, config.require_nonce, config.failed_auth_limit)
     )
-    admin = AdminApi(AdminService(store, box), OperatorViews(store), stored or token_hash(secrets.token_urlsafe(32)))
+    admin = AdminApi(
+        AdminService(store, box),
+        OperatorViews(store),
+        stored or token_hash(secrets.token_urlsafe(32)),
+        failed_auth_limit=config.failed_auth_limit,
+    )
     return LevprefApp(
         kraken,
         admin,

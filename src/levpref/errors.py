@@ -17,7 +17,8 @@ Rules:
     ├── BusinessError                shape B, numbered
     │   ├── ContractDoesNotExist 87, ContractNotMultiCollateral 88, WouldCauseLiquidation 41,
     │   └── InsufficientMargin 92, CurrencyDoesNotExist 89, CurrencyNotEnabledForMultiCollateral 90
-    └── AdminError                   the admin API's JSON errors (bad request, not found, conflict)
+    └── AdminError                   the admin API's JSON errors: AdminBadRequest (InvalidInput), AdminUnauthorized,
+                                     AdminNotFound, AdminRateLimited
         └── AdminBadRequest
             └── InvalidInput "invalid"   input that does not decode into its typed value (``ScenarioError``)
 """
@@ -146,6 +147,13 @@ class AdminUnauthorized(AdminError):
 class AdminNotFound(AdminError):
     status = 404
     code = "AdminNotFound"
+
+
+class AdminRateLimited(AdminError):
+    """Too many failed admin authentications from one client address (SPEC §4)."""
+
+    status = 429
+    code = "AdminRateLimited"
 
 
 class InvalidInput(AdminBadRequest):

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from levpref.domain.exact import EXACT
 from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
 from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.audit_log import AuditPage, AuditQuery, read_audit
+from levpref.service.guard import charge_failure, locked_out
 from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import (
     Access,
@@ -30,7 +32,7 @@ from levpref.service.records import (
     PositionRecord,
     PreferenceRecord,
 )
-from levpref.service.scenario import KeySpec, Scenario, check_scenario, check_usd_price
+from levpref.service.scenario import AccountSpec, KeySpec, Scenario, check_scenario, check_usd_price
 
 WORLD = "*"
 
@@ -39,6 +41,13 @@ def plain_text(value: Decimal) -> str:
     """A Decimal as text in plain notation, digit for digit (``0.0000001``, never ``1E-7``): what the strict input
     reads back, so an export always loads."""
     return format(value, "f")
+
+
+def _moved(before: Decimal | None, after: Decimal | None) -> Decimal | None:
+    """Margin moved into the isolated pool by an admin change (negative: back to cross), ``None`` when cross."""
+    if before is None and after is None:
+        return None
+    return EXACT.subtract(after or Decimal(0), before or Decimal(0))
 
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -73,6 +82,7 @@ class AdminService:
         symbol: str | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
+        margin_moved: Decimal | None = None,
     ) -> AuditRecord:
         return AuditRecord(
             account_id,
@@ -82,7 +92,7 @@ class AdminService:
             symbol,
             before or {},
             after or {},
-            None,
+            margin_moved,
             request_id,
         )
 
@@ -104,11 +114,28 @@ class AdminService:
         )
 
     async def load_scenario(self, scenario: Scenario, now_ms: int, request_id: str = "-") -> list[IssuedKey]:
-        """Replace the whole world with ``scenario``; returns every key of it (with secrets, for printing)."""
+        """Replace the whole world with ``scenario`` atomically; returns every key of it (with secrets, to print).
+
+        Accounts and keys that stay are updated in place, so a request during the load sees the old world or the
+        new one, never a missing key. A key whose public key and secret are unchanged keeps its nonce window
+        (SPEC §2.2) unless the scenario sets ``reset_nonces``.
+        """
         scenario = check_scenario(scenario)
         issued: list[IssuedKey] = []
+        keys: list[ApiKeyRecord] = []
+        for account in scenario.accounts:
+            for given in account.keys:
+                key = given if given.public is not None else self._generated(given)
+                keys.append(self._key_record(account.id, key, now_ms))
+                issued.append(IssuedKey(account.id, str(key.public), str(key.secret), key.access))
+        secrets = {k.public: base64.b64decode(k.secret) for k in issued}
         async with self._store.transaction() as tx:
-            await tx.clear_world()
+            old = dict(await tx.all_key_secrets())
+            keep = set() if scenario.reset_nonces else {
+                public for public, sealed in old.items()
+                if public in secrets and self._secrets.open(public, sealed) == secrets[public]
+            }  # fmt: skip
+            await tx.replace_world([(a.id, a.active) for a in scenario.accounts], keys, keep)
             for inst in scenario.instruments:
                 await tx.upsert_instrument(inst.instrument.symbol, inst.raw)
             for currency, (price, haircut) in scenario.currencies.items():
@@ -116,22 +143,7 @@ class AdminService:
             for symbol, price in scenario.marks.items():
                 await tx.upsert_mark(symbol, price)
             for account in scenario.accounts:
-                await tx.insert_account(account.id, active=account.active)
-                for currency, quantity in account.collateral.items():
-                    await tx.set_balance(account.id, currency, quantity)
-                for p in account.positions:
-                    await tx.set_position(
-                        account.id,
-                        PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin),
-                    )
-                for pref in account.preferences:
-                    await tx.set_preference(
-                        account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency)
-                    )
-                for given in account.keys:
-                    key = given if given.public is not None else self._generated(given)
-                    await tx.insert_key(self._key_record(account.id, key, now_ms))
-                    issued.append(IssuedKey(account.id, str(key.public), str(key.secret), key.access))
+                await self._load_account(tx, account)
             await tx.add_audit(
                 self._audit(
                     WORLD,
@@ -142,6 +154,17 @@ class AdminService:
                 )
             )
         return issued
+
+    @staticmethod
+    async def _load_account(tx: Tx, account: AccountSpec) -> None:
+        for currency, quantity in account.collateral.items():
+            await tx.set_balance(account.id, currency, quantity)
+        for p in account.positions:
+            await tx.set_position(
+                account.id, PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin)
+            )
+        for pref in account.preferences:
+            await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency))
 
     def _generated(self, spec: KeySpec) -> KeySpec:
         public, secret = self._secrets.new_key_pair()
@@ -313,10 +336,10 @@ class AdminService:
                 raise InvalidInput(f"symbol: {refusal.detail}") from None
             pref = await tx.preference(account_id, symbol)
             mark = await tx.mark(symbol) or e
-            allocated = (
-                None if pref.max_leverage is None else allocation_for(abs(s) * contract_size * mark, pref.max_leverage)
-            )
+            notional = EXACT.multiply(EXACT.multiply(s.copy_abs(), contract_size), mark)
+            allocated = None if pref.max_leverage is None else allocation_for(notional, pref.max_leverage)
             before = {p.symbol: p for p in await tx.positions(account_id)}.get(symbol)
+            held = None if before is None else before.allocated_margin
             fill_time = before.fill_time if before is not None else iso_time(now_ms)
             await tx.set_position(account_id, PositionRecord(symbol, s, e, fill_time, allocated))
             await tx.add_audit(
@@ -334,6 +357,7 @@ class AdminService:
                         "entry_price": plain_text(e),
                         "allocated_margin": decimal_text(allocated),
                     },
+                    margin_moved=_moved(held, allocated),
                 )
             )
             return allocated
@@ -341,9 +365,19 @@ class AdminService:
     async def delete_position(self, account_id: str, symbol: str, now_ms: int, request_id: str = "-") -> None:
         async with self._store.transaction() as tx:
             await self._existing(tx, account_id)
-            if await tx.delete_position(account_id, symbol) == 0:
+            held = {p.symbol: p for p in await tx.positions(account_id)}.get(symbol)
+            if held is None or await tx.delete_position(account_id, symbol) == 0:
                 raise AdminNotFound(f"account {account_id} has no position in {symbol}")
-            await tx.add_audit(self._audit(account_id, "delete_position", now_ms, request_id, symbol=symbol))
+            await tx.add_audit(
+                self._audit(
+                    account_id,
+                    "delete_position",
+                    now_ms,
+                    request_id,
+                    symbol=symbol,
+                    margin_moved=_moved(held.allocated_margin, None),
+                )
+            )
 
     async def create_key(
         self,
@@ -419,6 +453,16 @@ class AdminService:
             await self._existing(tx, account_id)
             view = await load_account(tx, account_id)
             return flex_summary(view.margin), list(view.preferences.values())
+
+    async def admin_locked_out(self, address: str, limit: int, now_ms: int) -> bool:
+        """Whether ``address`` has used up its failed admin authentications (SPEC §4: limited like Kraken's)."""
+        async with self._store.transaction() as tx:
+            return await locked_out(tx, [f"admin:{address}"], limit, now_ms)
+
+    async def charge_admin_failure(self, address: str, limit: int, now_ms: int) -> bool:
+        """Charge a failed admin authentication to ``address``; ``False`` when it had no room left."""
+        async with self._store.transaction() as tx:
+            return await charge_failure(tx, [f"admin:{address}"], limit, now_ms)
 
     async def audit_page(self, query: AuditQuery) -> AuditPage:
         """One page of the audit log (of one account, or the whole log when ``query.account_id`` is None)."""

@@ -40,8 +40,9 @@ from levpref.errors import (
     NonceBelowThreshold,
     NonceDuplicate,
 )
-from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, KEY_PERIOD_MS, Bucket, has_room, take
+from levpref.ratelimit import KEY_PERIOD_MS, take
 from levpref.service import preferences, preview
+from levpref.service.guard import charge_failure, locked_out
 from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import ApiKeyRecord
 
@@ -169,19 +170,12 @@ class KrakenService:
         buckets = [f"ip:{request.client_ip}"]
         if _usable_key_name(request.api_key):
             buckets.append(f"ipkey:{request.client_ip} {request.api_key}")
-        stored = await tx.failure_buckets(buckets)
-        levels = [stored.get(name) or Bucket.full(limit, now) for name in buckets]
-        if any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in levels):
+        if await locked_out(tx, buckets, limit, now):
             raise FailedAuthLimitExceeded
         key = await self._verified_key(tx, request)
-        if key is None:  # charge under the buckets' row locks: other processes may be charging them right now
-            locked = [await tx.lock_ip_bucket(name, Bucket.full(limit, now)) for name in buckets]
-            charges = [take(level, 1, limit, FAILED_AUTH_PERIOD_MS, now) for level in locked]
-            if not all(fits for fits, _ in charges):
+        if key is None:
+            if not await charge_failure(tx, buckets, limit, now):
                 raise FailedAuthLimitExceeded
-            for name, (_, charged) in zip(buckets, charges, strict=True):
-                await tx.save_ip_bucket(name, charged)
-            await tx.expire_ip_buckets(now - FAILED_AUTH_PERIOD_MS)  # a bucket idle for a period is full: drop it
             raise AuthenticationError
         if endpoint.needs_full_access and key.access != "full":
             raise AuthenticationError

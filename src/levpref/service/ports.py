@@ -118,6 +118,10 @@ class Tx(Protocol):
 
     async def clear_world(self) -> None: ...
 
+    async def replace_world(
+        self, accounts: list[tuple[str, bool]], keys: list[ApiKeyRecord], keep: set[str]
+    ) -> None: ...
+
     async def audit_page(
         self,
         account_id: str | None,

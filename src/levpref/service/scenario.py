@@ -67,6 +67,7 @@ class Scenario:
     currencies: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # price in USD, haircut
     marks: dict[str, Decimal] = field(default_factory=dict)
     accounts: list[AccountSpec] = field(default_factory=list)
+    reset_nonces: bool = False
 
 
 def check_usd_price(currency: str, price: Decimal, where: str) -> None:

@@ -24,7 +24,7 @@ from levpref.adapters.wire.audit import KNOWN, audit_query, next_cursor, paramet
 from levpref.adapters.wire.decode import loads_json
 from levpref.adapters.wire.scenario import decode_instruments, decode_scenario_body
 from levpref.domain.margin import FlexSummary
-from levpref.errors import AdminError, AdminNotFound, AdminUnauthorized, InvalidInput
+from levpref.errors import AdminError, AdminNotFound, AdminRateLimited, AdminUnauthorized, InvalidInput
 from levpref.service.admin import AdminService, plain_text
 from levpref.service.audit import decimal_text
 from levpref.service.operator import MAX_ACCOUNTS_PAGE, OperatorViews
@@ -70,10 +70,13 @@ def token_hash(token: str) -> str:
 
 
 class AdminApi:
-    def __init__(self, service: AdminService, views: OperatorViews, token_sha256: str) -> None:
+    def __init__(
+        self, service: AdminService, views: OperatorViews, token_sha256: str, *, failed_auth_limit: int = 20
+    ) -> None:
         self._service = service
         self._views = views
         self._token_sha256 = token_sha256
+        self._failed_auth_limit = failed_auth_limit
         seg = r"([A-Za-z0-9_.\-]{1,64})"
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("PUT", re.compile(r"/admin/v1/scenario"), self._load_scenario),
@@ -103,7 +106,14 @@ class AdminApi:
         return hmac.compare_digest(presented, self._token_sha256)
 
     async def handle(
-        self, method: str, path: str, body: bytes, headers: dict[str, list[str]], request_id: str, query: str = ""
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: dict[str, list[str]],
+        request_id: str,
+        query: str = "",
+        client: str = "unknown",
     ) -> render.Response:
         matched_path = False
         for route_method, pattern, handler in self._routes:
@@ -114,13 +124,22 @@ class AdminApi:
             if route_method != method:
                 continue
             try:
-                if not self._authorised(headers):
-                    raise AdminUnauthorized("missing or wrong bearer token")
+                await self._authenticate(headers, client)
                 content_type = (headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
                 return await handler(Call(match, body, content_type, request_id, query))
             except AdminError as error:
                 return render.admin_error(error)
         return render.routing_error(405 if matched_path else 404)
+
+    async def _authenticate(self, headers: dict[str, list[str]], client: str) -> None:
+        """The bearer token, checked only while the client address has failures left; a failure is charged."""
+        now, limit = render.now_ms(), self._failed_auth_limit
+        if await self._service.admin_locked_out(client, limit, now):
+            raise AdminRateLimited("too many failed admin authentications from this address; wait a minute")
+        if not self._authorised(headers):
+            if not await self._service.charge_admin_failure(client, limit, now):
+                raise AdminRateLimited("too many failed admin authentications from this address; wait a minute")
+            raise AdminUnauthorized("missing or wrong bearer token")
 
     async def _load_scenario(self, c: Call) -> render.Response:
         scenario = decode_scenario_body(c.body, c.content_type)

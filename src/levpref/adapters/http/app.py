@@ -189,7 +189,8 @@ class LevprefApp:
             # route on the path as sent: a percent-encoded "/" inside an id is not a separator
             raw_path = (scope.get("raw_path") or path.encode()).decode("latin-1")
             query = bytes(scope.get("query_string", b"")).decode("latin-1")
-            return await self.admin.handle(method, raw_path, body, headers, request_id, query)
+            client = self._client_ip(scope, headers)
+            return await self.admin.handle(method, raw_path, body, headers, request_id, query, client)
         if path == "/health":
             trace.endpoint = "health"
             return render.admin_ok({"status": "ok"})

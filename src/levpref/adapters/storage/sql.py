@@ -195,13 +195,14 @@ class SqlTx:
 
     async def lock_ip_bucket(self, ip: str, fresh: Bucket) -> Bucket:
         """The failed-authentication bucket ``ip`` (created as ``fresh`` when new), locked for the rest of the
-        transaction, so that concurrent failures in several processes each charge it (no lost update)."""
-        await self._db.execute(
-            "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO NOTHING",
+        transaction, so that concurrent failures in several processes each charge it (no lost update). One
+        statement: the row cannot vanish between creating it and reading it (a scenario load may delete it)."""
+        row = await self._one(
+            "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
+            "SET level = ip_failures.level RETURNING level, updated_ms",
             (ip, fresh.level, fresh.updated_ms),
         )
-        row = await self._one(f"SELECT level, updated_ms FROM ip_failures WHERE ip = ? {self._db.for_update}", (ip,))
-        assert row is not None
+        assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
         return Bucket(int(row[0]), int(row[1]))
 
     async def save_ip_bucket(self, ip: str, bucket: Bucket) -> None:
@@ -434,27 +435,61 @@ class SqlTx:
         return 0 if row is None else int(row[0])
 
     # --- whole world -----------------------------------------------------------------------------------
-    async def clear_world(self) -> None:
-        """Delete every operator-controlled row (the audit log and meta stay).
-
-        Locks every key row and then every account row first, in the order requests take them, so that a reload
-        during traffic waits for the requests in flight instead of deadlocking with them."""
+    async def _lock_world(self) -> None:
+        """Lock every key row, then every account row, then every failed-auth bucket, each in key order: the order
+        requests take them (key, account; ``ip:`` before ``ipkey:``), so a reload during traffic waits for the
+        requests in flight instead of deadlocking with them."""
         if self._db.for_update:
             await self._db.fetchall(f"SELECT public_key FROM api_keys ORDER BY public_key {self._db.for_update}")
             await self._db.fetchall(f"SELECT id FROM accounts ORDER BY id {self._db.for_update}")
-        for table in (
-            "nonces",
-            "ip_failures",
-            "preferences",
-            "positions",
-            "balances",
-            "api_keys",
-            "accounts",
-            "marks",
-            "collateral_currencies",
-            "instruments",
-        ):
+            await self._db.fetchall(f"SELECT ip FROM ip_failures ORDER BY ip {self._db.for_update}")
+
+    async def clear_world(self) -> None:
+        """Delete every operator-controlled row (the audit log and meta stay)."""
+        await self._lock_world()
+        for table in _WORLD_TABLES:
             await self._db.execute(f"DELETE FROM {table}")
+
+    async def replace_world(self, accounts: list[tuple[str, bool]], keys: list[ApiKeyRecord], keep: set[str]) -> None:
+        """Make ``accounts`` and ``keys`` the only ones, updating rows that stay in place (a request waiting on a
+        key's row lock then reads the new row; a deleted and re-inserted row would read as missing), and delete
+        every other operator-controlled row. ``keep``: the keys whose nonce window (kept nonces, count and floor)
+        survives; every other key starts with an empty window."""
+        await self._lock_world()
+        for table in _WORLD_TABLES:
+            if table not in ("nonces", "api_keys", "accounts"):
+                await self._db.execute(f"DELETE FROM {table}")
+        for (public,) in await self._db.fetchall("SELECT DISTINCT public_key FROM nonces"):
+            if public not in keep:
+                await self._db.execute("DELETE FROM nonces WHERE public_key = ?", (public,))
+        for account_id, active in accounts:
+            await self._db.execute(
+                "INSERT INTO accounts (id, active) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET active = excluded.active",
+                (account_id, int(active)),
+            )
+        wanted = {k.public_key for k in keys}
+        for (public,) in await self._db.fetchall("SELECT public_key FROM api_keys"):
+            if public not in wanted:
+                await self._db.execute("DELETE FROM api_keys WHERE public_key = ?", (public,))
+        existing = {str(r[0]) for r in await self._db.fetchall("SELECT public_key FROM api_keys")}
+        for key in keys:
+            if key.public_key not in existing:
+                await self.insert_key(key)
+                continue
+            window = "" if key.public_key in keep else ", nonce_count = 0, nonce_floor = NULL"
+            await self._db.execute(
+                "UPDATE api_keys SET account_id = ?, secret_enc = ?, access = ?, rate_budget = ?, revoked = ?, "
+                f"expires_ms = ?, bucket_level = ?, bucket_updated_ms = ?{window} WHERE public_key = ?",
+                (
+                    key.account_id, key.secret_enc, key.access, key.rate_budget, int(key.revoked), key.expires_ms,
+                    key.bucket.level, key.bucket.updated_ms, key.public_key,
+                ),
+            )  # fmt: skip
+        wanted_accounts = {a for a, _ in accounts}
+        for (account_id,) in await self._db.fetchall("SELECT id FROM accounts"):
+            if account_id not in wanted_accounts:
+                await self._db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     # --- audit pages (admin API, SPEC §4) ---------------------------------------------------------------
     async def audit_page(
@@ -494,6 +529,20 @@ class SqlTx:
             AuditRecord(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), _dec(r[8]), r[9], int(r[0]))
             for r in rows
         ]
+
+
+_WORLD_TABLES = (
+    "nonces",
+    "ip_failures",
+    "preferences",
+    "positions",
+    "balances",
+    "api_keys",
+    "accounts",
+    "marks",
+    "collateral_currencies",
+    "instruments",
+)
 
 
 @lru_cache(maxsize=8192)

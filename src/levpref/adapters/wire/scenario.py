@@ -89,6 +89,7 @@ class ScenarioDoc(Struct, forbid_unknown_fields=True, frozen=True):
     collateral_currencies: dict[Currency, CurrencyDoc] | UnsetType = UNSET
     marks: dict[Id, Price] | UnsetType = UNSET
     accounts: list[AccountDoc] | UnsetType = UNSET
+    reset_nonces: bool = False  # SPEC §2.2: a load keeps the nonce window of every unchanged key unless asked
 
 
 _WORLD_KEYS = "instruments, collateral_currencies, marks or accounts"
@@ -108,6 +109,7 @@ def decode_scenario(value: object) -> Scenario:
         currencies={code: (plain(spec.price), plain(spec.haircut)) for code, spec in currencies.items()},
         marks={} if isinstance(doc.marks, UnsetType) else {s: plain(p) for s, p in doc.marks.items()},
         accounts=[_account(a) for a in ([] if isinstance(doc.accounts, UnsetType) else doc.accounts)],
+        reset_nonces=doc.reset_nonces,
     )
 
 
