@@ -61,9 +61,9 @@ def store(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def server(store: str, request: pytest.FixtureRequest) -> ServerProcess:
-    """The session's server on ``store``, with the test world freshly loaded."""
+    """The session's server on ``store``, with the test world freshly loaded (and every nonce window emptied)."""
     session_server: ServerProcess = request.getfixturevalue(f"{store}_server")
-    session_server.load(world.scenario())
+    session_server.load(world.scenario())  # which also empties every nonce window
     return session_server
 
 

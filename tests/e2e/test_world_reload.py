@@ -36,7 +36,7 @@ def test_loading_the_same_world_keeps_every_unchanged_keys_nonce_window(
 ) -> None:
     nonce = str(time.time_ns())
     assert outcome(call(http, "GET", ACCOUNTS, world.ALICE_FULL, nonce=nonce)) == "success"
-    server.load(world.scenario())
+    server.load(world.scenario(reset_nonces=False))
     assert outcome(call(http, "GET", ACCOUNTS, world.ALICE_FULL, nonce=nonce)) == "nonceDuplicate"
 
 
@@ -46,10 +46,9 @@ def test_a_load_with_reset_nonces_or_a_new_secret_starts_a_fresh_window(
     nonce = str(time.time_ns())
     assert outcome(call(http, "GET", ACCOUNTS, world.ALICE_FULL, nonce=nonce)) == "success"
     assert outcome(call(http, "GET", ACCOUNTS, world.BOB_FULL, nonce=nonce)) == "success"
-    fresh = {**world.scenario(), "reset_nonces": True}
-    server.load(fresh)
+    server.load(world.scenario(reset_nonces=True))
     assert outcome(call(http, "GET", ACCOUNTS, world.ALICE_FULL, nonce=nonce)) == "success"
-    rekeyed = world.scenario()
+    rekeyed = world.scenario(reset_nonces=False)
     bob = next(a for a in rekeyed["accounts"] if a["id"] == "bob")
     bob["keys"][0]["secret"] = world.ALICE_FULL[1]  # the same public key with another secret: a new key
     server.load(rekeyed)

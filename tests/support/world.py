@@ -78,9 +78,13 @@ def scenario(
     alice_preferences: list[dict[str, Any]] | None = None,
     marks: dict[str, str] | None = None,
     rate_budget: int = 100000,
+    reset_nonces: bool = True,
 ) -> dict[str, Any]:
-    """The default world: alice holds 10 000 USD and long 1 PF_XBTUSD @ 60 000 (mark 60 000), cross (SPEC A1)."""
+    """The default world: alice holds 10 000 USD and long 1 PF_XBTUSD @ 60 000 (mark 60 000), cross (SPEC A1).
+
+    Loading it empties every nonce window (a test starts from a clean lab) unless ``reset_nonces`` is false."""
     return {
+        "reset_nonces": reset_nonces,
         "instruments": instruments(),
         "collateral_currencies": {
             "USD": {"price": "1", "haircut": "0"},
