@@ -19,26 +19,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http import console, observability, openapi, render
+from levpref.adapters.http import console, observability, openapi, render, routes
 from levpref.adapters.http.admin import AdminApi
 from levpref.adapters.http.asgi import BodyTooLarge, ClientDisconnected, Receive, Scope, Send, read_body, send_json
 from levpref.errors import FailedAuthLimitExceeded, LevprefError
-from levpref.service.kraken import Endpoint, KrakenRequest, KrakenService
+from levpref.service.audit import iso_time
+from levpref.service.kraken import KrakenRequest, KrakenService
 
 log = logging.getLogger("levpref.http")
-
-BASE = "/derivatives/api/v3"
-_PRIVATE: dict[str, dict[str, Endpoint]] = {
-    f"{BASE}/leveragepreferences": {"PUT": Endpoint.PUT_LEVERAGE, "GET": Endpoint.GET_LEVERAGE},
-    f"{BASE}/leveragepreferences/preview": {"GET": Endpoint.PREVIEW_LEVERAGE},
-    f"{BASE}/pnlpreferences": {"PUT": Endpoint.PUT_PNL, "GET": Endpoint.GET_PNL},
-    f"{BASE}/accounts": {"GET": Endpoint.GET_ACCOUNTS},
-    f"{BASE}/openpositions": {"GET": Endpoint.GET_OPEN_POSITIONS},
-}
-_INSTRUMENTS = f"{BASE}/instruments"
 
 
 def _headers(scope: Scope) -> dict[str, list[str]]:
@@ -59,17 +49,6 @@ _AUTH_HEADERS = ("apikey", "authent", "nonce")
 
 def _duplicated(headers: dict[str, list[str]]) -> bool:
     return any(len(headers.get(name, ())) > 1 for name in _AUTH_HEADERS)
-
-
-_RENDERERS: dict[Endpoint, Any] = {
-    Endpoint.PUT_LEVERAGE: lambda _: {},
-    Endpoint.PUT_PNL: lambda _: {},
-    Endpoint.GET_LEVERAGE: render.leverage_preferences,
-    Endpoint.PREVIEW_LEVERAGE: render.preview,
-    Endpoint.GET_PNL: render.pnl_preferences,
-    Endpoint.GET_ACCOUNTS: render.accounts,
-    Endpoint.GET_OPEN_POSITIONS: render.open_positions,
-}
 
 
 class RequestIds:
@@ -200,23 +179,28 @@ class LevprefApp:
         if path == "/openapi.json":
             trace.endpoint = "openapi"
             return (200, openapi.document_bytes()) if method == "GET" else render.routing_error(405)
-        if path == _INSTRUMENTS:
-            trace.endpoint = "GET instruments"
-            if method != "GET":
-                return render.routing_error(405)
-            return render.success({"instruments": await self.kraken.instruments()})
-        methods = _PRIVATE.get(path)
+        methods = routes.BY_PATH.get(path)
         if methods is None:
             return render.routing_error(404)
-        endpoint = methods.get(method)
-        if endpoint is None:
+        route = methods.get(method)
+        if route is None:
             return render.routing_error(405)
-        trace.endpoint = endpoint.label
+        trace.endpoint = route.label
+        return await self._kraken(route, scope, body, headers, trace)
+
+    async def _kraken(
+        self, route: routes.KrakenRoute, scope: Scope, body: bytes, headers: dict[str, list[str]], trace: Trace
+    ) -> render.Response:
+        """One Kraken request, with one clock reading: the use case's time is the answer's ``serverTime``."""
+        now = render.now_ms()
+        at = iso_time(now)
+        if route.endpoint is None:  # public
+            return render.kraken_success(route.present(await self.kraken.instruments(), at))
         raw_query: bytes = scope.get("query_string", b"")
         unsigned = _duplicated(headers)  # a duplicated APIKey/Authent/Nonce: nobody can say which was signed
         request = KrakenRequest(
-            method=method,
-            path=path,
+            method=route.method,
+            path=route.path,
             raw_query=raw_query.decode("utf-8", "surrogateescape"),
             body=body.decode("utf-8", "surrogateescape"),
             content_type=_one(headers, "content-type") or "",
@@ -224,16 +208,16 @@ class LevprefApp:
             authent=None if unsigned else _one(headers, "authent"),
             nonce=_one(headers, "nonce"),
             client_ip=self._client_ip(scope, headers),
-            request_id=request_id,
-            now_ms=render.now_ms(),
+            request_id=trace.request_id,
+            now_ms=now,
         )
         try:
-            result = await self.kraken.handle(endpoint, request)
+            result = await self.kraken.handle(route.endpoint, request)
         except LevprefError as refusal:
             trace.outcome = render.outcome_of(refusal)
             trace.limit_scope = "ip" if isinstance(refusal, FailedAuthLimitExceeded) else "key"
-            return render.kraken_error(refusal)
-        return render.success(_RENDERERS[endpoint](result))
+            return render.kraken_error(refusal, at)
+        return render.kraken_success(route.present(result, at))
 
     async def _ready(self) -> render.Response:
         """Ready when the database answers."""

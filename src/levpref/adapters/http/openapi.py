@@ -1,5 +1,10 @@
 """The OpenAPI 3.1 document of every endpoint the server answers, built once and served at ``GET /openapi.json``.
 
+The Kraken part is generated: its paths from the route table (``routes.KRAKEN_ROUTES``) and its schemas from the
+response Structs (``adapters/wire/kraken.py``) with msgspec's JSON Schema support; only descriptions and the
+passthrough Instrument schema are written here. The admin part is written here (its bodies are the Structs of
+``adapters/wire/admin.py``).
+
 Rules:
 - It describes the wire as it is (SPEC §1, §2, §4): success envelopes (never an ``error`` key), shape A (HTTP 200
   generic error), shape B (HTTP 500 business errors, and 404/405/413 with code 0), the admin API's
@@ -14,54 +19,12 @@ from functools import cache
 from typing import Any
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http.render import ROUTING_STATUS
-from levpref.errors import (
-    AdminError,
-    BusinessError,
-    ContractDoesNotExist,
-    ContractNotMultiCollateral,
-    CurrencyDoesNotExist,
-    CurrencyNotEnabledForMultiCollateral,
-    InsufficientMargin,
-    WouldCauseLiquidation,
-)
+from levpref.adapters.http import openapi_kraken
+from levpref.errors import AdminError
 
 BASE = "/derivatives/api/v3"
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
-
-# SPEC §1.1: the generic error strings (shape A).
-GENERIC_ERRORS = [
-    "accountInactive",
-    "apiLimitExceeded",
-    "authenticationError",
-    "insufficientFunds",
-    "invalidAccount",
-    "invalidAmount",
-    "invalidArgument",
-    "invalidUnit",
-    "Json Parse Error",
-    "marketUnavailable",
-    "nonceBelowThreshold",
-    "nonceDuplicate",
-    "notFound",
-    "requiredArgumentMissing",
-    "Server Error",
-    "Unavailable",
-    "unknownError",
-]
-_LEVERAGE_ERRORS: list[type[BusinessError]] = [
-    ContractDoesNotExist,
-    ContractNotMultiCollateral,
-    WouldCauseLiquidation,
-    InsufficientMargin,
-]
-_PNL_ERRORS: list[type[BusinessError]] = [
-    ContractDoesNotExist,
-    ContractNotMultiCollateral,
-    CurrencyDoesNotExist,
-    CurrencyNotEnabledForMultiCollateral,
-]
 
 _PATH_EXAMPLES = {"account": "alice", "symbol": "PF_XBTUSD", "currency": "USD", "public": "probe-api-key"}
 _SERVER_TIME = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"
@@ -94,38 +57,6 @@ _DECIMAL_TEXT = {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
 _DECIMAL_IN = {"oneOf": [{"type": "string"}, {"type": "number"}], "description": "a decimal, as a string or a number"}
 
 
-def _success(name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """A success envelope with ``payload`` (SPEC §1.1): ``result``/``serverTime`` and never an ``error`` key."""
-    return {
-        "title": name,
-        "type": "object",
-        "properties": {"result": {"const": "success"}, "serverTime": _ref("ServerTime"), **payload},
-        "required": ["result", "serverTime", *payload],
-        "additionalProperties": False,
-    }
-
-
-def _business_error(errors: list[type[BusinessError]]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "status": {"const": "INTERNAL_SERVER_ERROR"},
-            "result": {"const": "error"},
-            "errors": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 1,
-                "items": {
-                    "oneOf": [_obj({"code": {"const": e.number}, "message": {"const": e.message}}) for e in errors]
-                },
-            },
-            "serverTime": _ref("ServerTime"),
-        },
-        "required": ["status", "result", "errors", "serverTime"],
-        "additionalProperties": False,
-    }
-
-
 def _admin_error_names() -> list[str]:
     names: list[str] = []
     pending: list[type[AdminError]] = [AdminError]
@@ -137,30 +68,6 @@ def _admin_error_names() -> list[str]:
 
 
 def _schemas() -> dict[str, Any]:
-    flex_currency = _obj({"quantity": _NUM, "value": _NUM, "collateral": _NUM, "available": _NUM})
-    flex = _obj(
-        {
-            "type": {"const": "multiCollateralMarginAccount"},
-            "currencies": {"type": "object", "additionalProperties": flex_currency},
-            **dict.fromkeys(
-                (
-                    "initialMargin",
-                    "initialMarginWithOrders",
-                    "maintenanceMargin",
-                    "balanceValue",
-                    "portfolioValue",
-                    "collateralValue",
-                    "pnl",
-                    "unrealizedFunding",
-                    "totalUnrealized",
-                    "totalUnrealizedAsMargin",
-                    "availableMargin",
-                    "marginEquity",
-                ),
-                _NUM,
-            ),
-        }
-    )
     margin_level = _obj(
         {"numNonContractUnits": _NUM, "contracts": _NUM, "initialMargin": _NUM, "maintenanceMargin": _NUM},
         ["initialMargin", "maintenanceMargin"],
@@ -193,19 +100,6 @@ def _schemas() -> dict[str, Any]:
         ["symbol", "type", "tradeable", "marginLevels"],
         closed=False,  # a saved copy of Kraken's real /instruments response may carry more fields
     )
-    position = _obj(
-        {
-            "side": {"enum": ["long", "short"]},
-            "symbol": _STR,
-            "price": _NUM,
-            "fillTime": _STR,
-            "size": _NUM,
-            "unrealizedFunding": _NUM,
-            "pnlCurrency": _STR,
-            "maxFixedLeverage": {"type": "number", "minimum": 1},
-        },
-        ["side", "symbol", "price", "fillTime", "size", "unrealizedFunding", "pnlCurrency"],
-    )
     audit_entry = _obj(
         {
             "id": _INT,
@@ -231,70 +125,11 @@ def _schemas() -> dict[str, Any]:
         },
     }
     return {
-        "ServerTime": {"type": "string", "pattern": _SERVER_TIME},
-        "GenericError": {
-            "description": "Shape A: HTTP 200, a generic Kraken error string.",
-            **_obj({"result": {"const": "error"}, "serverTime": _ref("ServerTime"), "error": {"enum": GENERIC_ERRORS}}),
-        },
-        "LeverageBusinessError": {
-            "description": "Shape B: HTTP 500, a numbered refusal of PUT leveragepreferences.",
-            **_business_error(_LEVERAGE_ERRORS),
-        },
-        "PnlBusinessError": {
-            "description": "Shape B: HTTP 500, a numbered refusal of PUT pnlpreferences.",
-            **_business_error(_PNL_ERRORS),
-        },
-        "RoutingError": {
-            "description": "Shape B with code 0: unknown path (404), wrong method (405), body too large (413); "
-            "from the HTTP layer: malformed request (400), request not received in time (408), request head too "
-            "large (414, 431).",
-            **_obj(
-                {
-                    "status": {"enum": list(ROUTING_STATUS.values())},
-                    "result": {"const": "error"},
-                    "errors": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": 1,
-                        "items": _obj(
-                            {
-                                "code": {"const": 0},
-                                "message": {"enum": [f"{code} {name}" for code, name in ROUTING_STATUS.items()]},
-                            }
-                        ),
-                    },
-                    "serverTime": _ref("ServerTime"),
-                }
-            ),
-        },
         "AdminError": {
             "description": "An admin API refusal: the kind of error and a fixed, non-secret explanation.",
             **_obj({"error": {"enum": _admin_error_names()}, "detail": _STR}),
         },
-        "Empty": _success("Empty", {}),
-        "LeveragePreferences": _success(
-            "LeveragePreferences",
-            {"leveragePreferences": _array(_obj({"symbol": _STR, "maxLeverage": {"type": "number", "minimum": 1}}))},
-        ),
-        "PnlPreferences": _success(
-            "PnlPreferences", {"preferences": _array(_obj({"symbol": _STR, "pnlCurrency": _STR}))}
-        ),
-        "Accounts": _success(
-            "Accounts",
-            {
-                "accounts": _obj(
-                    {
-                        "cash": _obj({"type": {"const": "cashAccount"}, "balances": {"type": "object"}}),
-                        "flex": _ref("Flex"),
-                    }
-                )
-            },
-        ),
-        "OpenPositions": _success("OpenPositions", {"openPositions": _array(_ref("OpenPosition"))}),
-        "Instruments": _success("Instruments", {"instruments": _array(_ref("Instrument"))}),
-        "Flex": flex,
         "Instrument": instrument,
-        "OpenPosition": position,
         "AuditEntries": _obj(
             {
                 "audit": _array(audit_entry),
@@ -311,14 +146,6 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def _kraken_200(success: str) -> dict[str, Any]:
-    return {
-        "description": "Success, or a generic error (shape A); both HTTP 200.",
-        "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        "content": {_JSON: {"schema": {"oneOf": [_ref(success), _ref("GenericError")]}}},
-    }
-
-
 def _response(description: str, schema: dict[str, Any], media_type: str = _JSON) -> dict[str, Any]:
     return {
         "description": description,
@@ -327,49 +154,7 @@ def _response(description: str, schema: dict[str, Any], media_type: str = _JSON)
     }
 
 
-def _query(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
-
-
-_SYMBOL = {"type": "string", "maxLength": 64, "examples": ["PF_XBTUSD"]}
-_MAX_LEVERAGE = {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]{1,2})?$", "examples": ["10", "2.5"]}
-_CURRENCY = {"type": "string", "maxLength": 16, "examples": ["USD", "BTC"]}
-_KRAKEN_SECURITY: list[dict[str, list[str]]] = [
-    {"APIKey": [], "Authent": [], "Nonce": []},
-    {"APIKey": [], "Authent": []},
-]
 _TOO_LARGE = {"$ref": "#/components/responses/PayloadTooLarge"}
-
-
-def _kraken_put(summary: str, params: list[dict[str, Any]], business: str, tag: str) -> dict[str, Any]:
-    form = {"type": "object", "properties": {p["name"]: p["schema"] for p in params}}
-    return {
-        "tags": [tag],
-        "summary": summary,
-        "security": _KRAKEN_SECURITY,
-        "parameters": params,
-        "requestBody": {
-            "required": False,
-            "description": "The parameters may instead come in a form body (not both: a parameter given twice "
-            "is invalidArgument). Real clients send the query string and an empty body.",
-            "content": {_FORM: {"schema": form}},
-        },
-        "responses": {
-            "200": _kraken_200("Empty"),
-            "413": _TOO_LARGE,
-            "500": _response("A business error (shape B).", _ref(business)),
-        },
-    }
-
-
-def _kraken_get(summary: str, success: str, tag: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {
-        "tags": [tag],
-        "summary": summary,
-        "security": _KRAKEN_SECURITY,
-        "parameters": params or [],
-        "responses": {"200": _kraken_200(success), "413": _TOO_LARGE},
-    }
 
 
 def _admin(
@@ -390,6 +175,7 @@ def _admin(
             **(extra or {}),
             "400": {"$ref": "#/components/responses/AdminBadRequest"},
             "401": {"$ref": "#/components/responses/AdminUnauthorized"},
+            "429": {"$ref": "#/components/responses/AdminRateLimited"},
             "413": _TOO_LARGE,
         },
     }
@@ -411,75 +197,9 @@ def _admin(
 
 
 def _paths() -> dict[str, Any]:
-    symbol_required = _query(
-        "symbol", "The contract; case-sensitive. Missing or empty → requiredArgumentMissing.", _SYMBOL, required=True
-    )
-    leverage = _kraken_put(
-        "Set margin mode / max leverage: maxLeverage absent → cross; present → isolated at that leverage.",
-        [
-            symbol_required,
-            _query(
-                "maxLeverage",
-                "A plain decimal ≥ 1 with at most 2 decimals, within the margin schedule's cap.",
-                _MAX_LEVERAGE,
-            ),
-        ],
-        "LeverageBusinessError",
-        "leverage preferences",
-    )
-    pnl = _kraken_put(
-        "Set the PnL settlement currency of a contract.",
-        [symbol_required, _query("pnlPreference", "A currency code, e.g. USD or BTC.", _CURRENCY, required=True)],
-        "PnlBusinessError",
-        "pnl preferences",
-    )
     s_admin = {"type": "object"}
     ok_json = {"type": "object"}
     return {
-        f"{BASE}/leveragepreferences": {
-            "put": {**leverage, "operationId": "setLeveragePreference"},
-            "get": {
-                **_kraken_get(
-                    "List isolated-mode preferences (cross is the default and has no entry), sorted by symbol.",
-                    "LeveragePreferences",
-                    "leverage preferences",
-                    [_query("symbol", "Only this contract.", _SYMBOL)],
-                ),
-                "operationId": "getLeveragePreferences",
-            },
-        },
-        f"{BASE}/pnlpreferences": {
-            "put": {**pnl, "operationId": "setPnlPreference"},
-            "get": {
-                **_kraken_get("List PnL currency preferences.", "PnlPreferences", "pnl preferences"),
-                "operationId": "getPnlPreferences",
-            },
-        },
-        f"{BASE}/instruments": {
-            "get": {
-                "operationId": "getInstruments",
-                "tags": ["market"],
-                "summary": "The contract list in Kraken's Instrument schema (public).",
-                "security": [],
-                "responses": {"200": _kraken_200("Instruments"), "413": _TOO_LARGE},
-            }
-        },
-        f"{BASE}/accounts": {
-            "get": {
-                **_kraken_get("The multi-collateral (flex) account summary.", "Accounts", "account"),
-                "operationId": "getAccounts",
-            }
-        },
-        f"{BASE}/openpositions": {
-            "get": {
-                **_kraken_get(
-                    "Open positions, newest fill first; isolated ones carry maxFixedLeverage.",
-                    "OpenPositions",
-                    "account",
-                ),
-                "operationId": "getOpenPositions",
-            }
-        },
         "/admin/v1/scenario": {
             "put": {
                 **_admin(
@@ -535,6 +255,42 @@ def _paths() -> dict[str, Any]:
                 "operationId": "setCurrency",
             }
         },
+        "/admin/v1/accounts": {
+            "get": {
+                **_admin(
+                    "The accounts in id order, a page at a time (?after=<id>&limit=<1..1000>).",
+                    _obj(
+                        {
+                            "accounts": _array(_obj({"id": _STR, "active": _BOOL})),
+                            "next": {"oneOf": [{"type": "null"}, _obj({"after": _STR})]},
+                        }
+                    ),
+                ),
+                "operationId": "listAccounts",
+            }
+        },
+        "/admin/v1/accounts/{account}/pools": {
+            "get": {
+                **_admin(
+                    "One account's pools (cross and each isolated), positions with liquidation prices, "
+                    "preferences and keys (public part only), for the operator console.",
+                    {"type": "object"},
+                    params=("account",),
+                ),
+                "operationId": "getAccountPools",
+            }
+        },
+        "/admin/v1/accounts/{account}/preview": {
+            "get": {
+                **_admin(
+                    "The what-if preview of a leverage change for this account (SPEC §6.1): the same object as "
+                    "GET /derivatives/api/v3/leveragepreferences/preview answers, without its envelope.",
+                    _ref("PreviewAnswer"),
+                    params=("account",),
+                ),
+                "operationId": "previewAccountLeverage",
+            }
+        },
         "/admin/v1/accounts/{account}": {
             "put": {
                 **_admin(
@@ -554,7 +310,7 @@ def _paths() -> dict[str, Any]:
                     _obj(
                         {
                             "account": _STR,
-                            "flex": _ref("Flex"),
+                            "flex": _ref("FlexAccount"),
                             "preferences": _array(
                                 _obj(
                                     {
@@ -678,29 +434,6 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def _header_param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": False, "description": description, "schema": schema}
-
-
-def _with_auth_headers(paths: dict[str, Any]) -> dict[str, Any]:
-    """Private Kraken operations also list their auth headers as parameters, so their formats are documented
-    (and fuzzed); the security schemes say the same."""
-    headers = [
-        _header_param("APIKey", "The public API key (56 characters).", {"type": "string", "maxLength": 128}),
-        _header_param(
-            "Authent",
-            "base64(HMAC-SHA512(base64decode(secret), SHA256(postData + nonce + endpointPath))), SPEC §2.1.",
-            {"type": "string", "maxLength": 128},
-        ),
-        _header_param("Nonce", "Optional: a decimal integer of at most 20 digits.", {"type": "string"}),
-    ]
-    for path, item in paths.items():
-        for operation in item.values():
-            if path.startswith(BASE) and operation.get("security"):
-                operation["parameters"] = [*operation.get("parameters", []), *headers]
-    return paths
-
-
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (a fresh structure on every call)."""
     routing = _response("Body too large (shape B, code 0).", _ref("RoutingError"))
@@ -724,9 +457,9 @@ def document() -> dict[str, Any]:
             {"name": "admin"},
             {"name": "operations"},
         ],
-        "paths": _with_auth_headers(_paths()),
+        "paths": {**openapi_kraken.paths(), **_paths()},
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**openapi_kraken.components(), **_schemas()},
             "headers": {
                 "X-Request-Id": {
                     "description": "The request id, also in the server's logs.",
@@ -738,6 +471,10 @@ def document() -> dict[str, Any]:
                 "PayloadTooLarge": routing,
                 "AdminBadRequest": _response("Bad input; nothing changed.", _ref("AdminError")),
                 "AdminUnauthorized": _response("Missing or wrong bearer token.", _ref("AdminError")),
+                "AdminRateLimited": _response(
+                    "Too many failed admin authentications from this address (20 a minute by default).",
+                    _ref("AdminError"),
+                ),
                 "AdminNotFound": _response(
                     "No such object (AdminError), or a path that matches no route (shape B, code 0).",
                     {"oneOf": [_ref("AdminError"), _ref("RoutingError")]},
@@ -770,4 +507,4 @@ def document_bytes() -> bytes:
     return jsonwire.dumps(document())
 
 
-__all__ = ["GENERIC_ERRORS", "document", "document_bytes"]
+__all__ = ["document", "document_bytes"]

@@ -16,6 +16,7 @@ import msgspec
 
 from levpref.adapters import jsonwire
 from levpref.adapters.jsonwire import money, number
+from levpref.adapters.wire import kraken as wire
 from levpref.domain.margin import FlexSummary
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import decimal_text, iso_time
@@ -26,6 +27,7 @@ from levpref.service.records import AuditRecord, PreferenceRecord
 
 Response = tuple[int, bytes]
 _TWO = Decimal("0.01")
+_ZERO = msgspec.Raw(b"0")
 
 
 def now_ms() -> int:
@@ -36,22 +38,18 @@ def server_time() -> str:
     return iso_time(now_ms())
 
 
-def success(payload: dict[str, Any]) -> Response:
-    return 200, jsonwire.dumps({"result": "success", "serverTime": server_time(), **payload})
-
-
-def kraken_error(error: LevprefError) -> Response:
-    """Render any refusal of a Kraken endpoint."""
+def kraken_error(error: LevprefError, at: str | None = None) -> Response:
+    """Render any refusal of a Kraken endpoint at the request's time ``at`` (shape B for business errors, else A)."""
+    at = at or server_time()
     if isinstance(error, BusinessError):
-        body = {
-            "status": "INTERNAL_SERVER_ERROR",
-            "result": "error",
-            "errors": [{"code": error.number, "message": error.message}],
-            "serverTime": server_time(),
-        }
-        return 500, jsonwire.dumps(body)
+        items = [wire.ErrorItem(error.number, error.message)]
+        return 500, jsonwire.dumps(wire.NumberedError(status="INTERNAL_SERVER_ERROR", errors=items, serverTime=at))
     code = error.code if isinstance(error, KrakenError) else ServerError.code
-    return 200, jsonwire.dumps({"result": "error", "serverTime": server_time(), "error": code})
+    return 200, jsonwire.dumps(wire.GenericError(serverTime=at, error=code))
+
+
+def kraken_success(body: wire.Success) -> Response:
+    return 200, jsonwire.dumps(body)
 
 
 def outcome_of(error: LevprefError) -> str:
@@ -74,79 +72,84 @@ ROUTING_STATUS = {
 }
 
 
-def routing_error(status: int) -> Response:
+def routing_error(status: int, at: str | None = None) -> Response:
     name = ROUTING_STATUS[status]
-    body = {
-        "status": name,
-        "result": "error",
-        "errors": [{"code": 0, "message": f"{status} {name}"}],
-        "serverTime": server_time(),
-    }
-    return status, jsonwire.dumps(body)
+    items = [wire.ErrorItem(0, f"{status} {name}")]
+    return status, jsonwire.dumps(wire.NumberedError(status=name, errors=items, serverTime=at or server_time()))
 
 
 def admin_error(error: AdminError) -> Response:
     return error.status, jsonwire.dumps({"error": error.code, "detail": error.detail})
 
 
-def admin_ok(payload: dict[str, Any], status: int = 200) -> Response:
+def admin_ok(payload: dict[str, Any] | msgspec.Struct, status: int = 200) -> Response:
     return status, jsonwire.dumps(payload)
 
 
-def leverage_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
-    return {
-        "leveragePreferences": [
-            {"symbol": p.symbol, "maxLeverage": (p.max_leverage or Decimal(0)).quantize(_TWO)} for p in prefs
-        ]
-    }
+def accepted(_: object, at: str) -> wire.Accepted:
+    return wire.Accepted(serverTime=at)
 
 
-def pnl_preferences(prefs: list[PreferenceRecord]) -> dict[str, Any]:
-    return {"preferences": [{"symbol": p.symbol, "pnlCurrency": p.pnl_currency} for p in prefs]}
+def leverage_preferences(prefs: list[PreferenceRecord], at: str) -> wire.LeveragePreferences:
+    listed = [wire.LeveragePreference(p.symbol, wire.leverage(p.max_leverage or Decimal(0))) for p in prefs]
+    return wire.LeveragePreferences(serverTime=at, leveragePreferences=listed)
 
 
-def flex(summary: FlexSummary) -> dict[str, Any]:
-    return {
-        "type": "multiCollateralMarginAccount",
-        "currencies": {
-            c: {"quantity": number(q), "value": money(v), "collateral": money(cv), "available": money(a)}
+def pnl_preferences(prefs: list[PreferenceRecord], at: str) -> wire.PnlPreferences:
+    listed = [wire.PnlPreference(p.symbol, p.pnl_currency or "USD") for p in prefs]
+    return wire.PnlPreferences(serverTime=at, preferences=listed)
+
+
+def instruments(listed: list[dict[str, Any]], at: str) -> wire.Instruments:
+    return wire.Instruments(serverTime=at, instruments=listed)
+
+
+def flex_account(summary: FlexSummary) -> wire.FlexAccount:
+    unrealized = money(summary.unrealized_pnl)
+    return wire.FlexAccount(
+        currencies={
+            c: wire.FlexCurrency(number(q), money(v), money(cv), money(a))
             for c, (q, v, cv, a) in summary.currencies.items()
         },
-        "initialMargin": money(summary.initial_margin),
-        "initialMarginWithOrders": money(summary.initial_margin),
-        "maintenanceMargin": money(summary.maintenance_margin),
-        "balanceValue": money(summary.balance_value),
-        "portfolioValue": money(summary.portfolio_value),
-        "collateralValue": money(summary.collateral_value),
-        "pnl": money(summary.unrealized_pnl),
-        "unrealizedFunding": Decimal(0),
-        "totalUnrealized": money(summary.unrealized_pnl),
-        "totalUnrealizedAsMargin": money(summary.unrealized_pnl),
-        "availableMargin": money(summary.available_margin),
-        "marginEquity": money(summary.margin_equity),
-    }
+        initialMargin=money(summary.initial_margin),
+        initialMarginWithOrders=money(summary.initial_margin),
+        maintenanceMargin=money(summary.maintenance_margin),
+        balanceValue=money(summary.balance_value),
+        portfolioValue=money(summary.portfolio_value),
+        collateralValue=money(summary.collateral_value),
+        pnl=unrealized,
+        unrealizedFunding=_ZERO,
+        totalUnrealized=unrealized,
+        totalUnrealizedAsMargin=unrealized,
+        availableMargin=money(summary.available_margin),
+        marginEquity=money(summary.margin_equity),
+    )
 
 
-def accounts(summary: FlexSummary) -> dict[str, Any]:
-    return {"accounts": {"cash": {"type": "cashAccount", "balances": {}}, "flex": flex(summary)}}
+def flex(summary: FlexSummary) -> wire.FlexAccount:
+    """The flex account, as the admin API's account view embeds it too."""
+    return flex_account(summary)
 
 
-def open_positions(positions: list[OpenPosition]) -> dict[str, Any]:
-    items = []
-    for p in positions:
-        item: dict[str, Any] = {
-            "side": "long" if p.record.size > 0 else "short",
-            "symbol": p.record.symbol,
-            "price": number(p.record.entry_price),
-            "fillTime": p.record.fill_time,
-            "size": number(abs(p.record.size)),
-            "unrealizedFunding": Decimal(0),
-            "pnlCurrency": p.pnl_currency,
-        }
-        if p.max_leverage is not None:
-            item["maxFixedLeverage"] = p.max_leverage.quantize(_TWO)
-        items.append(item)
-    return {"openPositions": items}
+def accounts(summary: FlexSummary, at: str) -> wire.Accounts:
+    return wire.Accounts(serverTime=at, accounts=wire.AccountsPayload(wire.CashAccount(), flex_account(summary)))
+
+
+def open_positions(positions: list[OpenPosition], at: str) -> wire.OpenPositions:
+    items = [
+        wire.OpenPosition(
+            side="long" if p.record.size > 0 else "short",
+            symbol=p.record.symbol,
+            price=number(p.record.entry_price),
+            fillTime=p.record.fill_time,
+            size=number(abs(p.record.size)),
+            unrealizedFunding=_ZERO,
+            pnlCurrency=p.pnl_currency,
+            maxFixedLeverage=None if p.max_leverage is None else wire.leverage(p.max_leverage),
+        )
+        for p in positions
+    ]
+    return wire.OpenPositions(serverTime=at, openPositions=items)
 
 
 def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
@@ -177,59 +180,64 @@ def _leverage(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_TWO)
 
 
-def _pool(pool: PoolFigures | None) -> dict[str, Any] | None:
+def _pool(pool: PoolFigures | None) -> wire.PreviewPool | None:
     if pool is None:
         return None
-    out = {
-        "equity": money(pool.equity),
-        "initialMargin": money(pool.initial_margin),
-        "maintenanceMargin": money(pool.maintenance_margin),
-        "availableMargin": money(pool.available),
-    }
-    if pool.allocated_margin is not None:
-        out["allocatedMargin"] = money(pool.allocated_margin)
-    return out
+    return wire.PreviewPool(
+        equity=money(pool.equity),
+        initialMargin=money(pool.initial_margin),
+        maintenanceMargin=money(pool.maintenance_margin),
+        availableMargin=money(pool.available),
+        allocatedMargin=_optional_money(pool.allocated_margin),
+    )
 
 
-def _pools(pools: Pools | None) -> dict[str, Any] | None:
-    return None if pools is None else {"cross": _pool(pools.cross), "isolated": _pool(pools.isolated)}
+def _pools(pools: Pools | None) -> wire.PreviewPools | None:
+    return None if pools is None else wire.PreviewPools(_pool(pools.cross), _pool(pools.isolated))
 
 
-def preview_error(error: LevprefError | None) -> dict[str, Any] | None:
+def preview_error(error: LevprefError | None) -> wire.Refusal | None:
     """The error the PUT would answer, in its own shape: ``{"code", "message"}`` (B) or ``{"error"}`` (A)."""
     if error is None:
         return None
     if isinstance(error, BusinessError):
-        return {"code": error.number, "message": error.message}
-    return {"error": error.code if isinstance(error, KrakenError) else ServerError.code}
+        return wire.Refusal(code=error.number, message=error.message)
+    return wire.Refusal(error=error.code if isinstance(error, KrakenError) else ServerError.code)
 
 
-def preview(p: Preview) -> dict[str, Any]:
+def preview_body(p: Preview) -> wire.PreviewBody:
     """SPEC §6.1: the ``preview`` object, numbers rounded as ``/accounts`` rounds them."""
-    mode = {"before": "cross" if p.max_leverage_before is None else "isolated"}
-    mode["after"] = "cross" if p.max_leverage_after is None else "isolated"
-    return {
-        "preview": {
-            "symbol": p.symbol,
-            "outcome": p.outcome,
-            "error": preview_error(p.error),
-            "rule": p.rule,
-            "failedPool": p.failed_pool,
-            "marginMode": mode if p.before is not None else None,
-            "maxLeverage": {"before": _leverage(p.max_leverage_before), "after": _leverage(p.max_leverage_after)},
-            "before": _pools(p.before),
-            "after": _pools(p.after),
-            "allocatedMargin": {
-                "before": _optional_money(p.allocated_before),
-                "after": _optional_money(p.allocated_after),
-            },
-            "marginMoved": _optional_money(p.margin_moved),
-            "liquidationPrice": {
-                "before": _optional_money(p.liquidation_before),
-                "after": _optional_money(p.liquidation_after),
-            },
-        }
-    }
+    mode = None
+    if p.before is not None:
+        mode = wire.BeforeAfterMode(
+            "cross" if p.max_leverage_before is None else "isolated",
+            "cross" if p.max_leverage_after is None else "isolated",
+        )
+    return wire.PreviewBody(
+        symbol=p.symbol,
+        outcome=p.outcome,  # type: ignore[arg-type]  # one of the three, set by service.preview
+        error=preview_error(p.error),
+        rule=p.rule,
+        failedPool=p.failed_pool,
+        marginMode=mode,
+        maxLeverage=wire.BeforeAfterLeverage(_leverage(p.max_leverage_before), _leverage(p.max_leverage_after)),
+        before=_pools(p.before),
+        after=_pools(p.after),
+        allocatedMargin=wire.BeforeAfterMoney(_optional_money(p.allocated_before), _optional_money(p.allocated_after)),
+        marginMoved=_optional_money(p.margin_moved),
+        liquidationPrice=wire.BeforeAfterMoney(
+            _optional_money(p.liquidation_before), _optional_money(p.liquidation_after)
+        ),
+    )
+
+
+def preview_response(p: Preview, at: str) -> wire.Preview:
+    return wire.Preview(serverTime=at, preview=preview_body(p))
+
+
+def preview(p: Preview) -> wire.PreviewAnswer:
+    """The admin API's answer: the same ``preview`` object, without the Kraken envelope."""
+    return wire.PreviewAnswer(preview_body(p))
 
 
 def accounts_page(page: list[AccountSummary], following: str | None) -> dict[str, Any]:

@@ -18,6 +18,26 @@ from msgspec import Meta, Raw, Struct
 
 from levpref.adapters.jsonwire import money, number
 
+# SPEC §1.1: the generic error strings of shape A (Kraken's list; levpref raises some of them).
+GENERIC_ERRORS = [
+    "accountInactive",
+    "apiLimitExceeded",
+    "authenticationError",
+    "insufficientFunds",
+    "invalidAccount",
+    "invalidAmount",
+    "invalidArgument",
+    "invalidUnit",
+    "Json Parse Error",
+    "marketUnavailable",
+    "nonceBelowThreshold",
+    "nonceDuplicate",
+    "notFound",
+    "requiredArgumentMissing",
+    "Server Error",
+    "Unavailable",
+    "unknownError",
+]
 SERVER_TIME_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"
 ServerTime = Annotated[str, Meta(pattern=SERVER_TIME_PATTERN, examples=["2022-06-28T14:48:58.711Z"])]
 Money = Annotated[Raw, Meta(extra_json_schema={"type": "number", "description": "USD, at most 8 decimals"})]
@@ -151,23 +171,18 @@ class BeforeAfterMoney(Struct):
     after: Money | None
 
 
-class RefusalCode(Struct):
-    """A numbered refusal, as in shape B."""
+class Refusal(Struct, omit_defaults=True):
+    """The error a PUT would answer: ``{"code", "message"}`` as in shape B, or ``{"error"}`` as in shape A."""
 
-    code: int
-    message: str
-
-
-class RefusalString(Struct):
-    """A generic refusal, as in shape A."""
-
-    error: str
+    code: int | None = None
+    message: str | None = None
+    error: str | None = None
 
 
 class PreviewBody(Struct, kw_only=True):
     symbol: str | None
     outcome: Literal["accepted", "unchanged", "refused"]
-    error: RefusalCode | RefusalString | None
+    error: Refusal | None
     rule: str
     failedPool: str | None
     marginMode: BeforeAfterMode | None
@@ -223,10 +238,12 @@ SUCCESS_TYPES: tuple[type[Success], ...] = (
     OpenPositions,
     Preview,
 )
+ANSWER_TYPES: tuple[type[Struct], ...] = (PreviewAnswer,)  # bodies of the admin API made of Kraken parts
 ERROR_TYPES: tuple[type[Struct], ...] = (GenericError, NumberedError)
 
 __all__ = [
     "ERROR_TYPES",
+    "GENERIC_ERRORS",
     "SUCCESS_TYPES",
     "Accepted",
     "Accounts",
