@@ -58,17 +58,17 @@ async def _scenario_run(store: SqliteStore, usd: str, mark: str, requests: list[
         query = f"symbol={symbol}" + ("" if leverage is None else f"&maxLeverage={leverage}")
         key = world.ALICE_FULL
         request = KrakenRequest(
-            "PUT",
-            PATH,
-            query,
-            "",
-            _params(query),
-            key[0],
-            sign_b64(key[1], query, "", PATH),
-            None,
-            "127.0.0.1",
-            f"r{index}",
-            1_000 + index,
+            method="PUT",
+            path=PATH,
+            raw_query=query,
+            body="",
+            content_type="",
+            api_key=key[0],
+            authent=sign_b64(key[1], query, "", PATH),
+            nonce=None,
+            client_ip="127.0.0.1",
+            request_id=f"r{index}",
+            now_ms=1_000 + index,
         )
         before = await _snapshot(admin, store)
         try:
@@ -80,14 +80,6 @@ async def _scenario_run(store: SqliteStore, usd: str, mark: str, requests: list[
             _, audit, equity = await _snapshot(admin, store)
             assert equity == before[2], "an accepted change moved equity"
             assert audit in (before[1], before[1] + 1)
-
-
-def _params(query: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for part in query.split("&"):
-        name, _, value = part.partition("=")
-        out.setdefault(name, []).append(value)
-    return out
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
