@@ -37,6 +37,7 @@ SHOTS = RESULTS / "console"
 EXAMPLE_SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "scenario.toml"
 REFRESH_S = 2  # console.js REFRESH_MS: the audit log refreshes itself this often
 DASH = "—"
+PREVIEW_FIGURES = ("equity", "initialMargin", "maintenanceMargin", "availableMargin")  # a pool's, in the preview
 TWO_CROSS = [  # long 1 PF_XBTUSD @ 60 000 and short 1 PF_ETHUSD @ 3 000, both cross: each liquidation price moves
     {"symbol": "PF_XBTUSD", "size": "1", "entry_price": "60000"},  # with the other contract's mark
     {"symbol": "PF_ETHUSD", "size": "-1", "entry_price": "3000"},
@@ -96,7 +97,7 @@ class Console:
         self.testid("token-input").send_keys(token)
         self.testid("signin-button").click()
         if token == ADMIN_TOKEN:
-            self.wait(lambda: self.present("pool-cross") and self.present("audit-1"))
+            self.wait(lambda: self.present("pool-cross") and self.row_ids("audit"))
 
     def testid(self, testid: str) -> WebElement:
         from selenium.webdriver.common.by import By
@@ -362,12 +363,22 @@ def test_previewing_max_leverage_2_on_alice_shows_the_refusal_92_and_the_rule_cr
     console.shot("refused-92")
 
 
-def test_a_leverage_change_made_with_ccxt_appears_in_the_audit_log_and_the_pools_without_reloading(
+def test_a_leverage_change_previewed_then_made_with_ccxt_appears_in_the_audit_log_and_the_pools_without_reloading(
     console: Console, server: ServerProcess, admin: httpx.Client
 ) -> None:
     console.sign_in()
     console.driver.execute_script("window.levprefSamePage = true")
     assert console.row_ids("pools") == ["pool-cross"]
+    console.fill("preview-symbol", "PF_XBTUSD")
+    console.fill("preview-leverage", "10")
+    console.testid("preview-button").click()
+    console.wait(lambda: console.present("preview-outcome"))
+    assert console.text("preview-result") == "accepted (shown under the pools)"
+    assert console.text("preview-rule") == "rule marginSufficient"
+    assert console.text("preview-margin-moved") == "margin moved 6000"
+    previewed = {name: console.cell("preview-cross-after", name) for name in PREVIEW_FIGURES}
+    console.shot("previewed")
+
     with ccxt_client("sync", server.base) as ex:
         ex.set_leverage(10, "BTC/USD:USD")
     (entry, *_) = exact(admin.get("/admin/v1/audit"))["audit"]
@@ -385,6 +396,10 @@ def test_a_leverage_change_made_with_ccxt_appears_in_the_audit_log_and_the_pools
     assert cross_row(console) == {k: shown(v) for k, v in answer["cross"].items()}
     assert console.cell("position-PF_XBTUSD", "margin_mode") == "isolated"
     assert console.cell("preference-PF_XBTUSD", "max_leverage") == "10.00"
+    assert list(cross_row(console).values()) == list(previewed.values())  # the cross pool as previewed
+    assert console.cell("pool-PF_XBTUSD", "liquidation_price") == console.cell(
+        "preview-isolated-after", "liquidationPrice"
+    )
     assert console.driver.execute_script("return window.levprefSamePage") is True
     console.shot("after-ccxt")
 
@@ -470,3 +485,35 @@ def test_a_refusal_shows_the_servers_detail_under_its_form_and_in_the_status_lin
     console.refusals((400, "/admin/v1/marks/PF_XBTUSD"), (refused.status_code, refused.url.path))
     assert pools(admin) == before
     console.shot("refusals")
+
+
+def test_the_audit_log_pages_through_older_entries_and_back_and_shows_one_account_on_request(
+    console: Console, admin: httpx.Client
+) -> None:
+    for cents in range(60):  # 60 entries after the world's load: two pages of 50
+        assert admin.put("/admin/v1/marks/PF_ETHUSD", json={"price": f"3000.{cents:02d}"}).status_code == 200
+    assert admin.put("/admin/v1/accounts/alice/collateral/USD", json={"quantity": "12000"}).status_code == 200
+    console.sign_in()
+    newest = exact(admin.get("/admin/v1/audit", params={"limit": "50"}))
+    ids = [f"audit-{e['id']}" for e in newest["audit"]]
+    console.wait(lambda: console.row_ids("audit") == ids)
+    assert console.cell(ids[1], "after") == "price=3000.59"
+    assert not console.testid("audit-newer").is_enabled()
+    console.shot("page-1")
+
+    console.testid("audit-older").click()
+    older = exact(admin.get("/admin/v1/audit", params={"limit": "50", **newest["next"]}))
+    console.wait(lambda: console.text("audit-page") == "page 2")
+    console.wait(lambda: console.row_ids("audit") == [f"audit-{e['id']}" for e in older["audit"]])
+    assert older["next"] is None
+    assert not console.testid("audit-older").is_enabled()
+    console.shot("page-2")
+
+    console.testid("audit-newer").click()
+    console.wait(lambda: console.text("audit-page") == "page 1" and console.row_ids("audit") == ids)
+    console.testid("audit-scope").click()
+    mine = exact(admin.get("/admin/v1/accounts/alice/audit", params={"limit": "50"}))["audit"]
+    console.wait(lambda: console.row_ids("audit") == [f"audit-{e['id']}" for e in mine])
+    assert (mine[0]["action"], {e["account"] for e in mine}) == ("set_collateral", {"alice"})
+    assert {console.cell(f"audit-{e['id']}", "account") for e in mine} == {"alice"}
+    console.shot("alice-only")
