@@ -38,8 +38,10 @@ EXAMPLE_SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "scenario.
 REFRESH_S = 2  # console.js REFRESH_MS: the audit log refreshes itself this often
 DASH = "—"
 PREVIEW_FIGURES = ("equity", "initialMargin", "maintenanceMargin", "availableMargin")  # a pool's, in the preview
-TWO_CROSS = [  # long 1 PF_XBTUSD @ 60 000 and short 1 PF_ETHUSD @ 3 000, both cross: each liquidation price moves
-    {"symbol": "PF_XBTUSD", "size": "1", "entry_price": "60000"},  # with the other contract's mark
+# long 1 PF_XBTUSD @ 60 000 and short 1 PF_ETHUSD @ 3 000, both cross: each one's liquidation price moves with the
+# other contract's mark (its own mark does not enter it)
+TWO_CROSS = [
+    {"symbol": "PF_XBTUSD", "size": "1", "entry_price": "60000"},
     {"symbol": "PF_ETHUSD", "size": "-1", "entry_price": "3000"},
 ]
 
@@ -78,7 +80,6 @@ class Console:
         self.driver = driver
         self.server = server
         self.test = test
-        self.shots: list[Path] = []
 
     def open(self) -> None:
         """The console in a new tab (an empty session storage: signed out), the previous tab closed."""
@@ -146,9 +147,7 @@ class Console:
 
     def shot(self, name: str) -> Path:
         """Save the whole page as ``tests/.results/console/<test>--<name>.png``."""
-        path = browser.screenshot(self.driver, SHOTS / f"{self.test}--{name}.png")
-        self.shots.append(path)
-        return path
+        return browser.screenshot(self.driver, SHOTS / f"{self.test}--{name}.png")
 
     def refusals(self, *expected: tuple[int, str]) -> None:
         """Since the last check the browser logged exactly these refused admin calls (status, path), nothing else."""
