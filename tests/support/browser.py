@@ -1,12 +1,14 @@
 """A headless Chromium for the console tests: selenium 4 driving the system ``chromium`` and ``chromedriver``.
 
-Nothing is downloaded: the browser and its driver are Debian's (``apt-get install chromium chromium-driver``), and
-selenium is pointed at both explicitly so that Selenium Manager never runs. Each browser gets a fresh profile in a
-temporary directory, removed afterwards.
+Nothing is downloaded: the browser and its driver are Debian's (``./dev test`` installs ``chromium
+chromium-driver``), and selenium is pointed at both explicitly so that Selenium Manager never runs. Each browser
+gets a fresh profile in a temporary directory, removed afterwards, and resolves no host name but the loopback
+address: a page that needed the network would fail its test.
 """
 
 from __future__ import annotations
 
+import base64
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WIDTH, HEIGHT = 1440, 900
 FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -26,21 +29,25 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-extensions",
     "--no-first-run",
+    "--no-default-browser-check",
     "--disable-dev-shm-usage",  # /dev/shm is small in containers
-    "--window-size=1440,1000",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no network: only the server under test
+    "--force-device-scale-factor=1",
+    f"--window-size={WIDTH},{HEIGHT}",
 )
 
 
 def missing() -> str | None:
-    """Why no browser can be started here, or ``None`` when one can."""
+    """Why no browser can be started here, or ``None`` when one may."""
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install selenium)"
+        return "selenium is not installed (./dev setup installs the test extras)"
     for path in (CHROMIUM, CHROMEDRIVER):
         if not path.exists():
-            return f"{path} is missing (apt-get install chromium chromium-driver)"
+            return f"{path} is missing (./dev test installs it: apt-get install chromium chromium-driver)"
     return None
 
 
@@ -56,7 +63,11 @@ def chromium() -> Iterator[WebDriver]:
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    try:
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    except BaseException:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
     try:
         yield driver
     finally:
@@ -65,9 +76,33 @@ def chromium() -> Iterator[WebDriver]:
 
 
 def console_errors(driver: WebDriver) -> list[str]:
-    """The page's console messages of level SEVERE since the last call (uncaught errors, failed loads)."""
+    """The page's console messages of level SEVERE since the last call (uncaught errors, failed loads, CSP)."""
     entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
     return [str(entry["message"]) for entry in entries if entry.get("level") == "SEVERE"]
+
+
+def resources(driver: WebDriver) -> list[str]:
+    """Every URL the current page loaded or fetched (the Resource Timing entries), the page itself first."""
+    script = "return [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)]"
+    return [str(url) for url in driver.execute_script(script)]
+
+
+def color_scheme(driver: WebDriver, scheme: str) -> None:
+    """Emulate ``prefers-color-scheme: scheme`` (``light``, ``dark``) for the current tab."""
+    features = [{"name": "prefers-color-scheme", "value": scheme}]
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": features})
+
+
+def screenshot(driver: WebDriver, path: Path) -> Path:
+    """A PNG of the whole page (beyond the window when it is taller), at one device pixel per CSS pixel."""
+    size = driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    clip = {"x": 0, "y": 0, "width": max(int(size[0]), WIDTH), "height": max(int(size[1]), 1), "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 5.0) -> Any:

@@ -15,6 +15,7 @@
   const API = "/admin/v1";
   const AUDIT_PAGE = 50;
   const REFRESH_MS = 2000;
+  const ACCOUNT_PAGES = 100; // at most 100 000 accounts in the list
   const DASH = "—";
 
   // ---- exact JSON -------------------------------------------------------------------------------------------
@@ -144,11 +145,52 @@
   const cell = (value, name, numeric = true) =>
     el("td", { className: numeric ? "num" : undefined, "data-field": name, text: text(value) });
 
+  /** A left-aligned cell in monospace (times, request ids). */
+  const mono = (value, name) => el("td", { className: "mono", "data-field": name, text: text(value) });
+
+  /** A numeric cell coloured by its sign (P&L, available margin). */
+  const signed = (value, name, showGains = true) => {
+    const td = cell(value, name);
+    const shown = text(value);
+    if (/[1-9]/.test(shown)) { // a zero (even "-0") is neither
+      if (shown.startsWith("-")) td.classList.add("neg");
+      else if (showGains) td.classList.add("pos");
+    }
+    return td;
+  };
+
   function fill(table, rows, columns, emptyText) {
     const body = table.tBodies[0];
     body.replaceChildren(...rows);
     if (rows.length === 0) {
       body.append(el("tr", { className: "empty" }, [el("td", { colspan: columns, text: emptyText })]));
+    }
+    alignDecimals(body);
+  }
+
+  /**
+   * Line up the decimal points of each numeric column without changing a digit: the fraction (with its point)
+   * goes in a left-aligned box as wide as the column's longest fraction (the font is monospace), the integer part
+   * stays right-aligned before it. The cell's text is unchanged.
+   */
+  function alignDecimals(body) {
+    const widths = new Map();
+    const cells = [];
+    for (const row of body.rows) {
+      for (const td of row.cells) {
+        const found = td.classList.contains("num") ? DECIMAL.exec(td.textContent) : null;
+        if (found === null) continue;
+        const fraction = found[3] === undefined ? "" : `.${found[3]}`;
+        cells.push([td, td.textContent.slice(0, td.textContent.length - fraction.length), fraction]);
+        widths.set(td.cellIndex, Math.max(widths.get(td.cellIndex) || 0, fraction.length));
+      }
+    }
+    for (const [td, whole, fraction] of cells) {
+      const width = widths.get(td.cellIndex);
+      if (width === 0) continue;
+      const box = el("span", { className: "frac", text: fraction });
+      box.style.minWidth = `${width}ch`; // CSSOM, allowed by the page's CSP (no inline style attribute)
+      td.replaceChildren(document.createTextNode(whole), box);
     }
   }
 
@@ -195,7 +237,7 @@
     let data = null;
     try { data = raw ? parseExact(raw) : null; } catch { data = null; }
     if (!response.ok) {
-      if (response.status === 401) signOut(`signed out: ${detailOf(data, 401)}`);
+      if (response.status === 401) signOut(`token refused: ${detailOf(data, 401)}`);
       throw new ApiError(response.status, detailOf(data, response.status));
     }
     return data;
@@ -223,10 +265,25 @@
 
   // ---- accounts ---------------------------------------------------------------------------------------------
 
-  async function loadAccounts() {
-    const data = await api("GET", `${API}/accounts`);
-    const accounts = field(data, "accounts");
-    const list = Array.isArray(accounts) ? accounts : [];
+  /** Every account, page by page along the `next.after` cursor (1000 a page). */
+  async function fetchAccounts() {
+    const list = [];
+    let after = null;
+    for (let pages = 0; pages < ACCOUNT_PAGES; pages += 1) {
+      const query = after === null ? "" : `?${new URLSearchParams({ after })}`;
+      const data = await api("GET", `${API}/accounts${query}`);
+      const accounts = field(data, "accounts");
+      if (Array.isArray(accounts)) list.push(...accounts);
+      after = field(field(data, "next"), "after");
+      if (after === undefined || after === null) break;
+      after = text(after);
+    }
+    return list;
+  }
+
+  /** Show the accounts; select `preferred` if it is one of them, else keep the selection, else the first. */
+  async function loadAccounts(preferred = null) {
+    const list = await fetchAccounts();
     $("accounts").replaceChildren(...list.map((account) => {
       const id = text(field(account, "id"));
       const active = field(account, "active");
@@ -244,10 +301,26 @@
       ]);
     }));
     $("accounts-empty").hidden = list.length > 0;
-    if (state.account === null && list.length > 0) await selectAccount(text(field(list[0], "id")));
+    const ids = list.map((account) => text(field(account, "id")));
+    const chosen = [preferred, state.account, ids[0]].find((id) => id !== null && id !== undefined && ids.includes(id));
+    if (chosen === undefined) clearAccount();
+    else if (chosen !== state.account || preferred !== null) await selectAccount(chosen);
+  }
+
+  function clearAccount() {
+    clearPreview();
+    state.account = null;
+    history.replaceState(null, "", location.pathname);
+    $("account-title").textContent = "No account selected";
+    $("account-updated").textContent = "";
+    renderPools(null);
+    renderPositions(null);
+    renderPreferences(null);
+    renderKeys(null);
   }
 
   async function selectAccount(id) {
+    if (id !== state.account) clearPreview();
     state.account = id;
     history.replaceState(null, "", `#account=${seg(id)}`);
     for (const button of $("accounts").querySelectorAll("button[data-account]")) {
@@ -291,7 +364,7 @@
         cell(equity, "equity"),
         cell(field(cross, "initial_margin", "initialMargin"), "initial_margin"),
         cell(maintenance, "maintenance_margin"),
-        cell(field(cross, "available", "available_margin", "availableMargin"), "available"),
+        signed(field(cross, "available"), "available", false),
         cell(undefined, "allocated_margin"),
         cell(undefined, "liquidation_price"),
       ]));
@@ -306,7 +379,7 @@
         cell(equity, "equity"),
         cell(field(pool, "initial_margin", "initialMargin"), "initial_margin"),
         cell(maintenance, "maintenance_margin"),
-        cell(field(pool, "available", "available_margin", "availableMargin"), "available"),
+        signed(field(pool, "available"), "available", false),
         cell(field(pool, "allocated_margin", "allocatedMargin"), "allocated_margin"),
         cell(field(pool, "liquidation_price", "liquidationPrice"), "liquidation_price"),
       ]));
@@ -328,6 +401,8 @@
         cell(size, "size"),
         cell(field(position, "entry_price", "entryPrice"), "entry_price"),
         cell(field(position, "mark_price", "markPrice"), "mark_price"),
+        cell(field(position, "notional"), "notional"),
+        signed(field(position, "unrealized_pnl", "unrealizedPnl"), "unrealized_pnl"),
         cell(field(position, "max_leverage", "maxLeverage"), "max_leverage"),
         cell(field(position, "liquidation_price", "liquidationPrice"), "liquidation_price"),
         el("td", { className: "actions" }, [
@@ -338,7 +413,7 @@
         ]),
       ]);
     });
-    fill($("positions"), rows, 9, "No positions.");
+    fill($("positions"), rows, 11, "No positions.");
     $("symbols").replaceChildren(...list.map((p) => el("option", { value: text(field(p, "symbol")) })));
   }
 
@@ -406,9 +481,9 @@
       status(`audit: ${error.detail}`, "error");
       return;
     }
-    const entries = field(data, "entries", "audit");
+    const entries = field(data, "audit");
     const list = Array.isArray(entries) ? entries : [];
-    const next = field(data, "next");
+    const next = field(field(data, "next"), "before_id");
     state.auditNext = next === null || next === undefined ? null : text(next);
     fill($("audit"), list.map(auditRow), 10, "No entries.");
     $("audit-page").textContent = `page ${state.auditPages.length}`;
@@ -426,20 +501,28 @@
     }
   }
 
+  /** An audit entry's before/after object as "key=value" pairs that wrap ({} and nothing: "—"). */
+  function pairs(value) {
+    if (value === null || typeof value !== "object" || value instanceof Exact || Array.isArray(value)) return text(value);
+    const keys = Object.keys(value);
+    if (keys.length === 0) return DASH;
+    return keys.map((k) => `${k}=${typeof value[k] === "string" ? value[k] : compact(value[k])}`).join(" ");
+  }
+
   function auditRow(entry) {
     const id = text(field(entry, "id"));
-    const json = (value, name) => el("td", { className: "json", "data-field": name, title: text(value), text: text(value) });
+    const json = (value, name) => el("td", { className: "json", "data-field": name, title: text(value), text: pairs(value) });
     return el("tr", { "data-testid": `audit-${id}` }, [
       cell(id, "id"),
-      cell(field(entry, "at"), "at", false),
-      cell(field(entry, "account", "account_id"), "account", false),
+      mono(field(entry, "at"), "at"),
+      cell(field(entry, "account"), "account", false),
       cell(field(entry, "actor"), "actor", false),
       cell(field(entry, "action"), "action", false),
       cell(field(entry, "symbol"), "symbol", false),
       json(field(entry, "before"), "before"),
       json(field(entry, "after"), "after"),
       cell(field(entry, "margin_moved", "marginMoved"), "margin_moved"),
-      cell(field(entry, "request_id", "requestId"), "request_id", false),
+      mono(field(entry, "request_id"), "request_id"),
     ]);
   }
 
@@ -527,8 +610,7 @@
       const data = await api("PUT", `${API}/scenario`, await file.text(), toml ? "application/toml" : "application/json");
       const keys = field(data, "keys");
       resetAudit();
-      state.account = null;
-      await loadAccounts();
+      await loadAccounts(); // the selected account if it still exists, else the first
       return `loaded ${file.name}` + (Array.isArray(keys) ? ` (${keys.length} keys)` : "");
     });
   }
@@ -545,23 +627,20 @@
         const query = new URLSearchParams({ symbol });
         if (leverage !== "") query.set("maxLeverage", leverage);
         const data = await api("GET", `${API}/accounts/${seg(id)}/preview?${query}`);
-        renderPreview(output, field(data, "preview") ?? data, symbol, leverage);
+        const preview = field(data, "preview");
+        if (id !== state.account) { say(output, ""); return; } // another account was selected meanwhile
+        renderPreview(preview, id, symbol, leverage);
+        const outcome = text(field(preview, "outcome"));
+        const error = errorText(field(preview, "error"));
+        say(output, `${outcome}${error === undefined ? "" : `: ${error}`} (shown under the pools)`,
+          outcome === "refused" ? "error" : "ok");
       } catch (error) {
+        clearPreview();
         say(output, `refused: ${error instanceof ApiError ? error.detail : String(error)}`, "error");
       } finally {
         button.disabled = false;
       }
     })();
-  }
-
-  /** Nested objects as dotted keys: {"cross":{"equity":…}} → [["cross.equity", …]]. */
-  function flatten(value, prefix = "", into = new Map()) {
-    if (value !== null && typeof value === "object" && !(value instanceof Exact) && !Array.isArray(value)) {
-      for (const key of Object.keys(value)) flatten(value[key], prefix ? `${prefix}.${key}` : key, into);
-    } else if (prefix) {
-      into.set(prefix, value);
-    }
-    return into;
   }
 
   function errorText(error) {
@@ -572,64 +651,93 @@
     return text(field(error, "error", "detail") ?? error);
   }
 
-  function renderPreview(output, preview, symbol, leverage) {
+  const POOL_FIGURES = ["equity", "initialMargin", "maintenanceMargin", "availableMargin", "allocatedMargin"];
+  const negative = (v) => v instanceof Exact && v.text.startsWith("-") && /[1-9]/.test(v.text);
+
+  /** "cross" or "isolated ×10.00" for a max leverage (null: cross). */
+  const modeText = (leverage) => (leverage === null ? "cross" : `isolated ×${text(leverage)}`);
+
+  /** One pool at one moment; the contract's liquidation price sits in the pool that holds its position then. */
+  function previewPoolRow(pool, when, figures, liquidation, title, failed) {
+    const under = figures !== null
+      && underMaintenance(field(figures, "equity"), field(figures, "maintenanceMargin"));
+    const cells = POOL_FIGURES.map((name) => {
+      const v = figures === null ? null : field(figures, name);
+      const bad = negative(v) || (name === "equity" && under);
+      return el("td", { className: `num${bad ? " neg" : ""}`, "data-field": name, text: text(v) });
+    });
+    return el("tr", { "data-testid": `preview-${pool}-${when}`, className: failed ? "failed" : undefined }, [
+      el("td", { text: when === "before" ? title : "" }),
+      el("td", { className: "when", text: when }),
+      ...cells,
+      cell(liquidation, "liquidationPrice"),
+    ]);
+  }
+
+  /** The preview (SPEC §6.1) under the pools: verdict, the error the PUT would answer, the rule, the pools. */
+  function renderPreview(preview, account, symbol, leverage) {
     const outcome = text(field(preview, "outcome"));
     const kind = outcome === "accepted" ? "good" : outcome === "refused" ? "bad" : "warn";
-    const change = `${symbol} → ${leverage === "" ? "cross" : `isolated ×${leverage}`}`;
-    const facts = [
-      ["rule", field(preview, "rule")],
-      ["pool", field(preview, "pool")],
-      ["error", errorText(field(preview, "error"))],
-      ["allocated margin", field(preview, "allocatedMargin", "allocated_margin")],
-      ["margin moved", field(preview, "marginMoved", "margin_moved")],
-    ].filter(([, v]) => v !== undefined && v !== null);
-    const before = flatten(field(preview, "before") ?? null);
-    const after = flatten(field(preview, "after") ?? null);
-    const liquidation = field(preview, "liquidationPrice", "liquidation_price");
-    const names = [...new Set([...before.keys(), ...after.keys()])];
-    const rows = names.map((name) => el("tr", { "data-testid": `preview-row-${name}` }, [
-      el("td", { text: name }),
-      cell(before.get(name), "before"),
-      cell(after.get(name), "after"),
-    ]));
-    if (liquidation !== undefined) {
-      rows.push(el("tr", { "data-testid": "preview-row-liquidationPrice" }, [
-        el("td", { text: "liquidation price" }),
-        cell(field(liquidation, "before"), "before"),
-        cell(field(liquidation, "after"), "after"),
-      ]));
-    }
-    say(output, "");
-    output.replaceChildren(
-      el("div", { className: "verdict" }, [
-        el("span", { className: `badge ${kind}`, "data-testid": "preview-outcome", text: outcome }),
-        document.createTextNode(`  ${change}`),
-      ]),
-      ...facts.map(([name, v]) => el("div", { "data-testid": `preview-${name.replace(" ", "-")}` }, [
-        el("span", { className: "muted", text: `${name}: ` }), el("span", { text: text(v) }),
-      ])),
-      rows.length ? el("table", { "data-testid": "preview-table" }, [
-        el("thead", {}, [el("tr", {}, [el("th", { text: "" }), el("th", { className: "num", text: "before" }), el("th", { className: "num", text: "after" })])]),
-        el("tbody", {}, rows),
-      ]) : null,
+    const shown = text(field(preview, "symbol") ?? symbol);
+    const before = field(preview, "before") ?? null, after = field(preview, "after") ?? null;
+    const decided = before !== null; // false: refused by validation, before any margin figure
+    const leverages = field(preview, "maxLeverage");
+    const asked = decided ? modeText(field(leverages, "after") ?? null) : leverage === "" ? "cross" : `isolated ×${leverage}`;
+    const from = decided ? `${modeText(field(leverages, "before") ?? null)} → ` : "→ ";
+    $("preview-summary").replaceChildren(
+      el("span", { className: `badge ${kind}`, "data-testid": "preview-outcome", text: outcome }),
+      el("span", { className: "mono", "data-testid": "preview-change", text: `${account} ${shown} ${from}${asked}` }),
+      el("span", { className: "muted mono", text: `at ${stamp()}, nothing changed` }),
     );
+    const failed = field(preview, "failedPool") ?? null;
+    const facts = [
+      ["error", "error", errorText(field(preview, "error"))],
+      ["rule", "rule", field(preview, "rule")],
+      ["failed-pool", "failed pool", failed],
+      ["margin-moved", "margin moved", field(preview, "marginMoved")],
+    ].filter(([, , v]) => v !== undefined && v !== null);
+    $("preview-facts").replaceChildren(...facts.map(([id, name, v]) => el("span", {
+      className: id === "error" ? "fact error" : "fact", "data-testid": `preview-${id}`,
+    }, [el("span", { className: "muted", text: `${name} ` }), el("span", { className: "mono", text: text(v) })])));
+    const rows = [];
+    const liquidation = field(preview, "liquidationPrice");
+    const modes = field(preview, "marginMode");
+    for (const [pool, title] of [["cross", "cross"], ["isolated", `isolated ${shown}`]]) {
+      const b = field(before, pool) ?? null, a = field(after, pool) ?? null;
+      if (b === null && a === null) continue;
+      for (const [when, figures] of [["before", b], ["after", a]]) {
+        const held = field(modes, when) === pool ? field(liquidation, when) : null;
+        rows.push(previewPoolRow(pool, when, figures, held, title, failed === pool && when === "after"));
+      }
+    }
+    $("preview-table").tBodies[0].replaceChildren(...rows);
+    alignDecimals($("preview-table").tBodies[0]);
+    $("preview-table").hidden = rows.length === 0;
+    $("preview-panel").hidden = false;
+  }
+
+  function clearPreview() {
+    $("preview-panel").hidden = true;
+    $("preview-table").tBodies[0].replaceChildren();
+    say($("preview-result"), "");
   }
 
   // ---- session ----------------------------------------------------------------------------------------------
 
   async function start() {
-    $("signin").hidden = true;
+    $("signin-panel").hidden = true;
+    say($("signin-error"), "");
     $("session").hidden = false;
     $("app").hidden = false;
     const wanted = /^#account=(.+)$/.exec(location.hash);
     state.account = null;
     resetAudit();
     try {
-      if (wanted) await selectAccount(decodeURIComponent(wanted[1]));
-      await loadAccounts(); // selects the first account when none was asked for
+      await loadAccounts(wanted ? decodeURIComponent(wanted[1]) : null); // a refused token signs out here
       status("signed in", "ok");
     } catch (error) {
-      if (error instanceof ApiError && error.status !== 401) status(`accounts: ${error.detail}`, "error");
+      if (error instanceof ApiError && error.status === 401) return;
+      status(`accounts: ${error instanceof ApiError ? error.detail : String(error)}`, "error");
     }
     void once("audit", refreshAudit);
     if (state.timer === null) state.timer = setInterval(tick, REFRESH_MS);
@@ -642,9 +750,11 @@
     state.account = null;
     $("app").hidden = true;
     $("session").hidden = true;
-    $("signin").hidden = false;
+    $("signin-panel").hidden = false;
     $("token").value = "";
+    say($("signin-error"), message || "", "error");
     status(message || "signed out", message ? "error" : undefined);
+    $("token").focus();
   }
 
   function onSignIn(event) {
@@ -668,6 +778,7 @@
     $("position-delete").addEventListener("click", onDeletePosition);
     $("scenario-form").addEventListener("submit", onScenario);
     $("preview-form").addEventListener("submit", onPreview);
+    $("preview-close").addEventListener("click", clearPreview);
     $("audit-scope").addEventListener("change", () => { resetAudit(); void once("audit", refreshAudit); });
     $("audit-newest").addEventListener("click", () => { resetAudit(); void once("audit", refreshAudit); });
     $("audit-older").addEventListener("click", () => {
@@ -682,6 +793,7 @@
     clock();
     setInterval(clock, 1000);
     if (token()) void start();
+    else $("token").focus();
   });
 
   // exposed for tests and for the curious operator's devtools; nothing in the page depends on it
