@@ -25,7 +25,9 @@ def loads(data: bytes | str) -> Any:
 
 
 def number(value: Decimal) -> msgspec.Raw:
-    """A JSON number in plain notation, digits exactly as held (``0.00000001``, never ``1E-8``)."""
+    """A JSON number in plain notation, digits exactly as held (``0.00000001``, never ``1E-8``; never ``-0``)."""
+    if value.is_zero():
+        value = value.copy_abs()
     return msgspec.Raw(format(value, "f").encode("ascii"))
 
 

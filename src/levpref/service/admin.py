@@ -375,6 +375,7 @@ class AdminService:
                     now_ms,
                     request_id,
                     symbol=symbol,
+                    before={"size": plain_text(held.size), "entry_price": plain_text(held.entry_price)},
                     margin_moved=_moved(held.allocated_margin, None),
                 )
             )
