@@ -21,7 +21,7 @@ from psycopg import AsyncConnection, IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
-from levpref.adapters.storage.sql import Params, Row, SqlTx
+from levpref.adapters.storage.sql import DB_ROUND_TRIPS, SQL_STATEMENTS, Params, Row, SqlTx
 
 _MIGRATION_LOCK = 74_021_117  # the advisory lock key of migrations (any constant shared by all nodes)
 _AUTOID = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
@@ -32,6 +32,10 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+_STATEMENTS = SQL_STATEMENTS.labels("postgresql")
+_ROUND_TRIPS = DB_ROUND_TRIPS.labels("postgresql")
+
+
 class _PgDriver:
     for_update = "FOR UPDATE"
 
@@ -39,10 +43,14 @@ class _PgDriver:
         self._conn = conn
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        _STATEMENTS.inc()
+        _ROUND_TRIPS.inc()
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
         return await cur.fetchall()
 
     async def execute(self, sql: str, params: Params = ()) -> int:
+        _STATEMENTS.inc()
+        _ROUND_TRIPS.inc()
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
         return cur.rowcount
 
@@ -72,6 +80,8 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
         async with self._pool.connection() as conn, conn.transaction():
+            _STATEMENTS.inc(2)  # BEGIN, and COMMIT (or ROLLBACK) at the end
+            _ROUND_TRIPS.inc(2)
             yield SqlTx(_PgDriver(conn))
 
     async def migrate(self) -> int:

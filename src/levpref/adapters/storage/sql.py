@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import msgspec
+from prometheus_client import Counter
 
 from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import instrument_from_wire
@@ -34,6 +35,13 @@ from levpref.service.records import (
 
 Row = tuple[Any, ...]
 Params = Sequence[Any]
+
+
+# What a request costs the database, counted in the drivers (bench/roundtrips.py reads them from /metrics): every
+# statement sent, and every round trip to the database (on SQLite a statement is a call into the library; on
+# PostgreSQL each statement, BEGIN and COMMIT waits for the server).
+SQL_STATEMENTS = Counter("levpref_sql_statements_total", "SQL statements sent to the store", ["store"])
+DB_ROUND_TRIPS = Counter("levpref_db_round_trips_total", "Round trips to the database", ["store"])
 
 
 class Driver(Protocol):

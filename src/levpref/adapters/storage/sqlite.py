@@ -23,9 +23,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
-from levpref.adapters.storage.sql import Params, Row, SqlTx
+from levpref.adapters.storage.sql import DB_ROUND_TRIPS, SQL_STATEMENTS, Params, Row, SqlTx
 
 log = logging.getLogger("levpref.sqlite")
+
+
+_STATEMENTS = SQL_STATEMENTS.labels("sqlite")
+_ROUND_TRIPS = DB_ROUND_TRIPS.labels("sqlite")
+
+
+def _counted(conn: sqlite3.Connection, sql: str, params: Params = ()) -> sqlite3.Cursor:
+    _STATEMENTS.inc()
+    _ROUND_TRIPS.inc()
+    return conn.execute(sql, params)
 
 
 class _SqliteDriver:
@@ -35,10 +45,10 @@ class _SqliteDriver:
         self._conn = conn
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()
+        return _counted(self._conn, sql, params).fetchall()
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return self._conn.execute(sql, params).rowcount
+        return _counted(self._conn, sql, params).rowcount
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
@@ -133,21 +143,21 @@ class SqliteStore:
         """
         async with self._lock:
             if self._group is None:
-                self._conn.execute("BEGIN IMMEDIATE")
+                _counted(self._conn, "BEGIN IMMEDIATE")
                 loop = asyncio.get_running_loop()
                 self._group = loop.create_future()
                 loop.call_soon(self._commit_group)
             group = self._group
             self._active = True
-            self._conn.execute("SAVEPOINT use_case")
+            _counted(self._conn, "SAVEPOINT use_case")
             try:
                 yield SqlTx(self._driver)
             except BaseException:
-                self._conn.execute("ROLLBACK TO use_case")
-                self._conn.execute("RELEASE use_case")
+                _counted(self._conn, "ROLLBACK TO use_case")
+                _counted(self._conn, "RELEASE use_case")
                 raise
             else:
-                self._conn.execute("RELEASE use_case")
+                _counted(self._conn, "RELEASE use_case")
             finally:
                 self._active = False
         await group
@@ -161,7 +171,7 @@ class SqliteStore:
             return
         self._group = None
         try:
-            self._conn.execute("COMMIT")
+            _counted(self._conn, "COMMIT")
         except Exception as exc:  # every member of the group fails; nothing of it was acknowledged
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
@@ -171,7 +181,7 @@ class SqliteStore:
 
     async def migrate(self) -> int:
         """Apply pending migrations; returns the schema version."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        _counted(self._conn, "BEGIN IMMEDIATE")
         try:
             self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
@@ -185,7 +195,7 @@ class SqliteStore:
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        _counted(self._conn, "COMMIT")
         return current
 
     async def close(self) -> None:
