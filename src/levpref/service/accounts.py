@@ -8,7 +8,7 @@ from decimal import Decimal
 from levpref.domain.margin import CollateralBalance, MarginAccount, Position
 from levpref.errors import ScenarioError
 from levpref.service.ports import Tx
-from levpref.service.records import PreferenceRecord
+from levpref.service.records import AccountRows, PreferenceRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,12 +20,15 @@ class AccountView:
 
 
 async def load_account(tx: Tx, account_id: str) -> AccountView:
-    """Three queries whatever the account's size: collateral, positions at market, preferences."""
-    collateral = [
-        CollateralBalance(c, q, price, haircut) for c, q, price, haircut in await tx.collateral_of(account_id)
-    ]
+    """One statement whatever the account's size: collateral, positions at market, preferences."""
+    return account_view(await tx.account_state(account_id))
+
+
+def account_view(rows: AccountRows) -> AccountView:
+    """The margin inputs and preferences of the rows ``Tx.account_state`` read."""
+    collateral = [CollateralBalance(c, q, price, haircut) for c, q, price, haircut in rows.collateral]
     positions = []
-    for record, inst, mark in await tx.positions_at_market(account_id):
+    for record, inst, mark in rows.positions:
         if inst is None or inst.instrument.schedule is None:
             continue  # positions are only admitted in multi-collateral contracts (checked when set)
         positions.append(
@@ -39,7 +42,7 @@ async def load_account(tx: Tx, account_id: str) -> AccountView:
                 record.allocated_margin,
             )
         )
-    prefs = {p.symbol: p for p in await tx.preferences(account_id)}
+    prefs = {p.symbol: p for p in rows.preferences}
     return AccountView(MarginAccount.of(collateral, positions), prefs)
 
 

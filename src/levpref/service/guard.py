@@ -11,15 +11,20 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from levpref.ratelimit import FAILED_AUTH_PERIOD_MS, Bucket, has_room, take
 from levpref.service.ports import Tx
 
 
 async def locked_out(tx: Tx, buckets: list[str], limit: int, now_ms: int) -> bool:
     """Whether any of ``buckets`` has no room for one more failure (read without locks: one query)."""
-    stored = await tx.failure_buckets(buckets)
-    levels = [stored.get(name) or Bucket.full(limit, now_ms) for name in buckets]
-    return any(not has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now_ms) for level in levels)
+    return not has_room_for_failure(await tx.failure_buckets(buckets), limit, now_ms)
+
+
+def has_room_for_failure(levels: Mapping[str, Bucket], limit: int, now_ms: int) -> bool:
+    """Whether every stored bucket of ``levels`` has room for one more failure (a bucket not stored is full)."""
+    return all(has_room(level, 1, limit, FAILED_AUTH_PERIOD_MS, now_ms) for level in levels.values())
 
 
 async def charge_failure(tx: Tx, buckets: list[str], limit: int, now_ms: int) -> bool:

@@ -42,7 +42,7 @@ from levpref.errors import (
 )
 from levpref.ratelimit import KEY_PERIOD_MS, take
 from levpref.service import preferences, preview
-from levpref.service.guard import charge_failure, locked_out
+from levpref.service.guard import charge_failure, has_room_for_failure, locked_out
 from levpref.service.ports import Secrets, Store, Tx
 from levpref.service.records import ApiKeyRecord
 
@@ -164,44 +164,58 @@ class KrakenService:
         return result
 
     async def _authenticate(self, tx: Tx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
-        """The verified key; failures charge the failed-auth buckets of the client IP and of the named key."""
+        """The verified key; failures charge the failed-auth buckets of the client IP and of the named key.
+
+        One statement reads the key and the buckets together; a client whose buckets are empty is refused before
+        its signature is checked. A request that cannot name a key reads only the buckets."""
         now = request.now_ms
         limit = self._settings.failed_auth_limit
         buckets = [f"ip:{request.client_ip}"]
         if _usable_key_name(request.api_key):
             buckets.append(f"ipkey:{request.client_ip} {request.api_key}")
-        if await locked_out(tx, buckets, limit, now):
+        key: ApiKeyRecord | None = None
+        if self._well_formed(request):
+            assert request.api_key is not None
+            key, levels = await tx.lock_key_with_buckets(request.api_key, buckets)
+            if not has_room_for_failure(levels, limit, now):
+                raise FailedAuthLimitExceeded
+        elif await locked_out(tx, buckets, limit, now):
             raise FailedAuthLimitExceeded
-        key = await self._verified_key(tx, request)
-        if key is None:
+        if not self._signed_by(key, request):
             if not await charge_failure(tx, buckets, limit, now):
                 raise FailedAuthLimitExceeded
             raise AuthenticationError
+        assert key is not None
         if endpoint.needs_full_access and key.access != "full":
             raise AuthenticationError
         if not key.account_active:
             raise AccountInactive
         return key
 
-    async def _verified_key(self, tx: Tx, request: KrakenRequest) -> ApiKeyRecord | None:
+    def _well_formed(self, request: KrakenRequest) -> bool:
+        """Whether the request names a key and carries what a signature needs (a well-formed nonce if any)."""
         if not _usable_key_name(request.api_key) or not request.authent:
-            return None
+            return False
         nonce = request.nonce
-        if nonce is None and self._settings.require_nonce:
-            return None
-        if nonce is not None and parse_nonce(nonce) is None:
-            return None
-        key = await tx.lock_key(request.api_key)
+        if nonce is None:
+            return not self._settings.require_nonce
+        return parse_nonce(nonce) is not None
+
+    def _signed_by(self, key: ApiKeyRecord | None, request: KrakenRequest) -> bool:
+        """Whether ``key`` is usable and signed this request. An unknown, revoked or expired key costs what a wrong
+        signature costs: the same decryption and HMAC run against a dummy secret."""
+        if request.authent is None or not _usable_key_name(request.api_key):
+            return False
         usable = key is not None and not key.revoked and (key.expires_ms is None or key.expires_ms > request.now_ms)
         if key is not None and usable:
             secret = self._secrets.open(key.public_key, key.secret_enc)
-        else:  # the same work as for a real key, so that timing does not tell whether the key exists
+        else:
             secret = self._secrets.open(_DUMMY_KEY, self._dummy_sealed)
             usable = False
         if secret is None:
-            return None
-        signed = verify(secret, request.raw_query, request.body, nonce or "", request.path, request.authent)
-        return key if signed and usable else None
+            return False
+        signed = verify(secret, request.raw_query, request.body, request.nonce or "", request.path, request.authent)
+        return signed and usable
 
     async def ping(self) -> None:
         """Touch the store (readiness)."""

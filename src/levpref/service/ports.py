@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from levpref.ratelimit import Bucket
 from levpref.service.records import (
+    AccountRows,
     ApiKeyRecord,
     AuditRecord,
     CurrencyRecord,
@@ -29,6 +30,14 @@ class Tx(Protocol):
     async def set_meta(self, name: str, value: str) -> None: ...
 
     async def lock_key(self, public_key: str) -> ApiKeyRecord | None: ...
+
+    async def lock_key_with_buckets(
+        self, public_key: str, buckets: list[str]
+    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket]]: ...
+
+    async def account_state(self, account_id: str, symbol: str = "") -> AccountRows: ...
+
+    async def serialize_account(self, account_id: str) -> None: ...
 
     async def keys_of(self, account_id: str) -> list[ApiKeyRecord]: ...
 

@@ -30,10 +30,10 @@ from levpref.errors import (
     RequiredArgumentMissing,
     WouldCauseLiquidation,
 )
-from levpref.service.accounts import AccountView, load_account
+from levpref.service.accounts import AccountView, account_view, load_account
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
-from levpref.service.records import ApiKeyRecord, AuditRecord, PositionRecord, PreferenceRecord
+from levpref.service.records import ApiKeyRecord, AuditRecord, InstrumentRecord, PositionRecord, PreferenceRecord
 
 if TYPE_CHECKING:  # kraken.py imports this module at run time; the request type is needed for checking only
     from levpref.service.kraken import KrakenRequest as Request
@@ -61,6 +61,10 @@ async def _multi_collateral_instrument(tx: Tx, params: Params) -> Instrument:
     symbol = _single(params, "symbol", required=True)
     assert symbol is not None
     record = None if "\x00" in symbol else await tx.instrument(symbol)  # no symbol holds a NUL (PostgreSQL refuses it)
+    return _tradeable(record)
+
+
+def _tradeable(record: InstrumentRecord | None) -> Instrument:
     if record is None:
         raise ContractDoesNotExist
     if not record.instrument.is_multi_collateral:
@@ -89,14 +93,18 @@ async def plan_leverage_change(tx: Tx, account_id: str, params: Params, *, lock:
     Raises the refusal of every check before the margin decision; the decision itself is returned as a value.
     ``lock`` takes the account's row lock first (a change that will be written); a preview reads without it.
     """
-    instrument = await _multi_collateral_instrument(tx, params)
-    symbol = instrument.symbol
+    symbol = _single(params, "symbol", required=True)
+    assert symbol is not None
+    if "\x00" in symbol:  # no symbol holds a NUL (PostgreSQL refuses it)
+        raise ContractDoesNotExist
+    if lock:
+        await tx.serialize_account(account_id)
+    rows = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
+    instrument = _tradeable(rows.instrument)
     assert instrument.schedule is not None  # multi-collateral instruments have one
     text = _single(params, "maxLeverage", required=False)
     max_leverage = None if text is None else parse_max_leverage(text)
-    if lock:
-        await tx.lock_account(account_id)
-    view = await load_account(tx, account_id)
+    view = account_view(rows)
     position = view.margin.position(symbol)
     notional = Decimal(0) if position is None else position.notional
     if max_leverage is not None and not instrument.schedule.allows_leverage(max_leverage, notional):

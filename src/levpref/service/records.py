@@ -70,3 +70,13 @@ class AuditRecord:
     margin_moved: Decimal | None
     request_id: str
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRows:
+    """What one statement reads of an account for a decision (``Tx.account_state``)."""
+
+    instrument: InstrumentRecord | None  # the instrument asked for, if any
+    collateral: list[tuple[str, Decimal, Decimal, Decimal]]  # currency, quantity, price, haircut
+    positions: list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]  # with instrument and mark
+    preferences: list[PreferenceRecord]

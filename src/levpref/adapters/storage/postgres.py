@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
-from psycopg import AsyncConnection, IsolationLevel
+from psycopg import AsyncConnection, AsyncPipeline, IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
@@ -37,22 +37,32 @@ _ROUND_TRIPS = DB_ROUND_TRIPS.labels("postgresql")
 
 
 class _PgDriver:
+    """Statements of one transaction, sent in pipeline mode: a write whose result nobody reads (``defer``) waits
+    for the next read, or for the COMMIT, and travels with it. So a request costs a round trip per read it has to
+    wait for, plus one for its writes and the COMMIT (BEGIN travels with the first read)."""
+
     for_update = "FOR UPDATE"
 
-    def __init__(self, conn: AsyncConnection[Any]) -> None:
+    def __init__(self, conn: AsyncConnection[Any], pipeline: AsyncPipeline) -> None:
         self._conn = conn
+        self._pipeline = pipeline
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         _STATEMENTS.inc()
         _ROUND_TRIPS.inc()
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
-        return await cur.fetchall()
+        return await cur.fetchall()  # flushes what is pending and waits for this result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         _STATEMENTS.inc()
         _ROUND_TRIPS.inc()
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
+        await self._pipeline.sync()  # the caller reads the row count
         return cur.rowcount
+
+    async def defer(self, sql: str, params: Params = ()) -> None:
+        _STATEMENTS.inc()
+        await self._conn.execute(_pg(sql), params, prepare=True)
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
@@ -79,10 +89,10 @@ class PostgresStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
-        async with self._pool.connection() as conn, conn.transaction():
-            _STATEMENTS.inc(2)  # BEGIN, and COMMIT (or ROLLBACK) at the end
-            _ROUND_TRIPS.inc(2)
-            yield SqlTx(_PgDriver(conn))
+        async with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
+            _STATEMENTS.inc(2)  # BEGIN (sent with the first statement), and COMMIT (or ROLLBACK) at the end
+            _ROUND_TRIPS.inc()  # the COMMIT's, with the writes still pending
+            yield SqlTx(_PgDriver(conn, pipeline))
 
     async def migrate(self) -> int:
         """Apply pending migrations in one transaction; returns the schema version."""

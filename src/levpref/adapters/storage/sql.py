@@ -25,6 +25,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import instrument_from_wire
 from levpref.ratelimit import Bucket
 from levpref.service.records import (
+    AccountRows,
     ApiKeyRecord,
     AuditRecord,
     CurrencyRecord,
@@ -52,6 +53,10 @@ class Driver(Protocol):
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    async def defer(self, sql: str, params: Params = ()) -> None:
+        """A write whose result is not read: it may travel with the next statement that is waited for."""
+        ...
 
 
 def _dec(text: str | None) -> Decimal | None:
@@ -163,7 +168,7 @@ class SqlTx:
         return [(r[0], r[1]) for r in await self._db.fetchall("SELECT public_key, secret_enc FROM api_keys")]
 
     async def save_key_bucket(self, public_key: str, bucket: Bucket) -> None:
-        await self._db.execute(
+        await self._db.defer(
             "UPDATE api_keys SET bucket_level = ?, bucket_updated_ms = ? WHERE public_key = ?",
             (bucket.level, bucket.updated_ms, public_key),
         )
@@ -180,14 +185,14 @@ class SqlTx:
     async def add_nonce(self, public_key: str, nonce: str, *, evict: str | None) -> None:
         """Keep ``nonce``; ``evict`` (the window's smallest) leaves it and becomes the key's floor."""
         if evict is not None:
-            await self._db.execute("DELETE FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, evict))
-            await self._db.execute(
+            await self._db.defer("DELETE FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, evict))
+            await self._db.defer(
                 "UPDATE api_keys SET nonce_floor = ? WHERE public_key = ? AND (nonce_floor IS NULL OR nonce_floor < ?)",
                 (evict, public_key, evict),
             )
-        await self._db.execute("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
+        await self._db.defer("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
         if evict is None:
-            await self._db.execute(
+            await self._db.defer(
                 "UPDATE api_keys SET nonce_count = nonce_count + 1 WHERE public_key = ?", (public_key,)
             )
 
@@ -214,7 +219,7 @@ class SqlTx:
         return Bucket(int(row[0]), int(row[1]))
 
     async def save_ip_bucket(self, ip: str, bucket: Bucket) -> None:
-        await self._db.execute(
+        await self._db.defer(
             "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
             "SET level = excluded.level, updated_ms = excluded.updated_ms",
             (ip, bucket.level, bucket.updated_ms),
@@ -352,6 +357,73 @@ class SqlTx:
             for r in _by_key(rows)
         ]
 
+    _ACCOUNT_ROWS = (
+        "SELECT 'i', symbol, CAST(revision AS TEXT), NULL, NULL, NULL, NULL, NULL FROM instruments WHERE symbol = ? "
+        "UNION ALL SELECT 'c', b.currency, b.quantity, c.price, c.haircut, NULL, NULL, NULL FROM balances b "
+        "JOIN collateral_currencies c ON c.currency = b.currency WHERE b.account_id = ? "
+        "UNION ALL SELECT 'p', p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, "
+        "CAST(i.revision AS TEXT), m.price FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
+        "LEFT JOIN marks m ON m.symbol = p.symbol WHERE p.account_id = ? "
+        "UNION ALL SELECT 'f', symbol, max_leverage, pnl_currency, NULL, NULL, NULL, NULL FROM preferences "
+        "WHERE account_id = ?"
+    )
+
+    async def account_state(self, account_id: str, symbol: str = "") -> AccountRows:
+        """Everything a decision reads, in one statement whatever the account's size: the instrument ``symbol``
+        (if any), the account's collateral at its prices, its positions at market, and its preferences."""
+        rows = await self._db.fetchall(self._ACCOUNT_ROWS, (symbol, account_id, account_id, account_id))
+        instrument: InstrumentRecord | None = None
+        collateral: list[tuple[str, Decimal, Decimal, Decimal]] = []
+        positions: list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]] = []
+        preferences: list[PreferenceRecord] = []
+        for kind, *r in sorted(rows, key=lambda row: (row[0], str(row[1]))):
+            if kind == "i":
+                instrument = _PARSED.get((r[0], int(r[1]))) or await self._instrument_at(r[0], int(r[1]))
+            elif kind == "c":
+                collateral.append((r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3])))
+            elif kind == "p":
+                held = (
+                    None
+                    if r[5] is None
+                    else _PARSED.get((r[0], int(r[5]))) or await self._instrument_at(r[0], int(r[5]))
+                )
+                positions.append(
+                    (PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])), held, _dec(r[6]))
+                )
+            else:
+                preferences.append(PreferenceRecord(r[0], _dec(r[1]), r[2]))
+        return AccountRows(instrument, collateral, positions, preferences)
+
+    async def serialize_account(self, account_id: str) -> None:
+        """Hold the account's row lock for the rest of the transaction (changes of one account never interleave).
+        SQLite runs one transaction at a time already: nothing to send."""
+        if self._db.for_update:
+            await self._db.defer(f"SELECT 1 FROM accounts WHERE id = ? {self._db.for_update}", (account_id,))
+
+    async def lock_key_with_buckets(
+        self, public_key: str, buckets: list[str]
+    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket]]:
+        """The key (locked, as ``lock_key``) and the failed-auth buckets ``buckets``, in one statement. When the
+        key does not exist the buckets are not read (the failure is charged under their locks anyway)."""
+        lock = self._db.for_update and f"{self._db.for_update} OF k"
+        levels = ", ".join(
+            "(SELECT level FROM ip_failures WHERE ip = ?), (SELECT updated_ms FROM ip_failures WHERE ip = ?)"
+            for _ in buckets
+        )
+        row = await self._one(
+            f"SELECT {self._KEY_COLUMNS}, {levels} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+            f"WHERE k.public_key = ? {lock}",
+            (*(name for name in buckets for _ in range(2)), public_key),
+        )
+        if row is None:
+            return None, {}
+        found = {
+            name: Bucket(int(row[12 + 2 * i]), int(row[13 + 2 * i]))
+            for i, name in enumerate(buckets)
+            if row[12 + 2 * i] is not None
+        }
+        return self._key(row[:12]), found
+
     async def collateral_of(self, account_id: str) -> list[tuple[str, Decimal, Decimal, Decimal]]:
         """``(currency, quantity, price, haircut)`` of the account's balances in listed currencies, by currency."""
         rows = await self._db.fetchall(
@@ -371,7 +443,7 @@ class SqlTx:
         )
 
     async def set_allocation(self, account_id: str, symbol: str, allocated: Decimal | None) -> None:
-        await self._db.execute(
+        await self._db.defer(
             "UPDATE positions SET allocated_margin = ? WHERE account_id = ? AND symbol = ?",
             (_text(allocated), account_id, symbol),
         )
@@ -395,11 +467,11 @@ class SqlTx:
 
     async def set_preference(self, account_id: str, pref: PreferenceRecord) -> None:
         if pref.max_leverage is None and pref.pnl_currency is None:
-            await self._db.execute(
+            await self._db.defer(
                 "DELETE FROM preferences WHERE account_id = ? AND symbol = ?", (account_id, pref.symbol)
             )
             return
-        await self._db.execute(
+        await self._db.defer(
             "INSERT INTO preferences (account_id, symbol, max_leverage, pnl_currency) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account_id, symbol) DO UPDATE SET max_leverage = excluded.max_leverage, "
             "pnl_currency = excluded.pnl_currency",
@@ -408,7 +480,7 @@ class SqlTx:
 
     # --- audit -----------------------------------------------------------------------------------------
     async def add_audit(self, a: AuditRecord) -> None:
-        await self._db.execute(
+        await self._db.defer(
             "INSERT INTO audit (account_id, at, actor, action, symbol, before, after, margin_moved, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (

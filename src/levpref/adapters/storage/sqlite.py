@@ -50,6 +50,9 @@ class _SqliteDriver:
     async def execute(self, sql: str, params: Params = ()) -> int:
         return _counted(self._conn, sql, params).rowcount
 
+    async def defer(self, sql: str, params: Params = ()) -> None:
+        _counted(self._conn, sql, params)
+
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
     """Switch the file to WAL. On a new file several processes may switch it at once: the switch then fails at once
