@@ -117,6 +117,19 @@ class IsolatedPool:
 
 
 @dataclass(frozen=True, slots=True)
+class Totals:
+    """The sums of one account: ``CV``, the cross pool, ``Σ U``, ``Σ_iso A_i`` and ``Σ_iso MM(N_i)``."""
+
+    collateral_value: Decimal
+    cross_equity: Decimal
+    cross_initial: Decimal
+    cross_maintenance: Decimal
+    unrealized_pnl: Decimal
+    isolated_allocated: Decimal
+    isolated_maintenance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class MarginAccount:
     """Everything the margin model needs of one account: collateral and positions (at their marks)."""
 
@@ -150,18 +163,29 @@ class MarginAccount:
 
     def cross_pool(self) -> CrossPool:
         """The cross pool, in one pass over the positions."""
+        totals = self.totals()
+        return CrossPool(totals.cross_equity, totals.cross_initial, totals.cross_maintenance)
+
+    def totals(self) -> Totals:
+        """Every sum the model needs, in one pass over the positions (each position's margin computed once)."""
         with localcontext(EXACT):
-            equity = self.collateral_value
-            initial = maintenance = ZERO
+            cv = self.collateral_value
+            equity, initial, maintenance, unrealized, allocated, isolated_mm = cv, ZERO, ZERO, ZERO, ZERO, ZERO
             for p in self.positions:
-                if p.allocated_margin is None:
-                    pnl, im, mm = _terms(p)
+                exposure = p.size * p.contract_size
+                pnl = exposure * (p.mark_price - p.entry_price)
+                im, mm = p.schedule.margins(exposure.copy_abs() * p.mark_price)
+                unrealized += pnl
+                a = p.allocated_margin
+                if a is None:
                     equity += pnl
                     initial += im
                     maintenance += mm
                 else:
-                    equity -= p.allocated_margin
-            return CrossPool(equity, initial, maintenance)
+                    equity -= a
+                    allocated += a
+                    isolated_mm += mm
+            return Totals(cv, equity, initial, maintenance, unrealized, allocated, isolated_mm)
 
     def isolated_pools(self) -> tuple[IsolatedPool, ...]:
         return tuple(
@@ -345,24 +369,23 @@ def flex_summary(account: MarginAccount) -> FlexSummary:
     ``CV`` is 0) is the one quotient, rounded once, half-even to 1e-8.
     """
     with localcontext(EXACT):
-        cross = account.cross_pool()
-        pools = account.isolated_pools()
-        cv = account.collateral_value
-        upnl = account.unrealized_pnl
-        available = cross.available
+        totals = account.totals()
+        cv, upnl = totals.collateral_value, totals.unrealized_pnl
+        available = totals.cross_equity - totals.cross_initial
+        bv = account.balance_value
         currencies = {
             c.currency: (c.quantity, c.value, c.collateral_value, _available_share(c.quantity, available, cv))
             for c in account.collateral
         }
         return FlexSummary(
             currencies=currencies,
-            balance_value=account.balance_value,
+            balance_value=bv,
             collateral_value=cv,
             unrealized_pnl=upnl,
-            portfolio_value=account.balance_value + upnl,
+            portfolio_value=bv + upnl,
             margin_equity=cv + upnl,
-            initial_margin=cross.initial_margin + sum((p.allocated_margin for p in pools), ZERO),
-            maintenance_margin=cross.maintenance_margin + sum((p.maintenance_margin for p in pools), ZERO),
+            initial_margin=totals.cross_initial + totals.isolated_allocated,
+            maintenance_margin=totals.cross_maintenance + totals.isolated_maintenance,
             available_margin=available,
         )
 
