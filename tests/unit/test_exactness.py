@@ -65,3 +65,13 @@ def test_totals_at_the_admin_bounds_lose_no_digit() -> None:
     assert summary.balance_value == exact_sum
     rounded_parts = sum(D(bytes(money(v)).decode()) for _, v, _, _ in summary.currencies.values())
     assert abs(D(bytes(money(summary.balance_value)).decode()) - rounded_parts) <= D("2e-8")  # ≤ one 1e-8 per part
+
+
+def test_balance_value_of_large_prices_is_the_exact_sum_rounded_once() -> None:
+    """At 28 digits this answered 10223378549412328.6314558 (seven decimals: the sum had been rounded at 28 digits)."""
+    collateral = [
+        CollateralBalance("BTC", D("3508.449152189832585642"), D("867592565762.330323279712219597"), D(0)),
+        CollateralBalance("ETH", D("7551.434745443991144451"), D("950743056072.738100263380672405"), D(0)),
+    ]
+    summary = flex_summary(MarginAccount.of(collateral, []))
+    assert bytes(money(summary.balance_value)) == b"10223378549412328.63145579"
