@@ -177,6 +177,8 @@ class KrakenService:
         if self._well_formed(request):
             assert request.api_key is not None
             key, levels = await tx.lock_key_with_buckets(request.api_key, buckets)
+            if key is None:  # the statement read no bucket: read them as a known key's would be (same work)
+                levels = await tx.failure_buckets(buckets)
             if not has_room_for_failure(levels, limit, now):
                 raise FailedAuthLimitExceeded
         elif await locked_out(tx, buckets, limit, now):
