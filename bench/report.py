@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import roundtrips
 from bench.profile import format_profile
 
 # (figure, key in the summary, comparison, target)
@@ -15,6 +16,7 @@ TARGETS = (
     ("PUT p50, 1 000-position account (ms)", "k1000_put_p50_ms", "<=", 5.0),
     ("PUT at most accounts / at 1 000", "n_max_put_ratio", ">=", 0.80),
     ("GET at most accounts / at 1 000", "n_max_get_ratio", ">=", 0.80),
+    ("PostgreSQL PUT (1 process) / SQLite PUT", "pg_put_vs_sqlite", ">=", 0.5),
 )
 
 
@@ -52,6 +54,20 @@ def summarise(record: dict[str, Any]) -> dict[str, Any]:
         "all_runs_clean": _all_clean(record),
         "max_foreign_cpu_pct": max(_foreign(record), default=0.0),
     }
+    pg = record.get("postgres")
+    if pg:
+        values["pg_put_rps"] = pg["reference"]["put"]["rps"]
+        values["pg_put_vs_sqlite"] = _ratio(pg["reference"]["put"]["rps"], ref["put"]["rps"])
+        values["pg_put_rps_2_processes"] = pg["two_processes"]["put"]["rps"]
+        values["pg_put_rps_4_processes"] = pg.get("four_processes", {}).get("put", {}).get("rps")
+        values["pg_remote_put_rps"] = {
+            rtt: {n: row[n]["put"]["rps"] for n in row} for rtt, row in pg.get("remote", {}).items()
+        }
+    trips = record.get("round_trips")
+    if trips:
+        values["round_trips"] = {
+            store: dict(kinds) for store, kinds in trips.items() if store in ("sqlite", "postgresql")
+        }
     verdicts = {}
     for figure, key, op, target in TARGETS:
         value = values.get(key)
@@ -216,8 +232,18 @@ def print_report(record: dict[str, Any]) -> None:
                 [f"{name}, 2 processes", two[key]["rps"], two[key]["p50_ms"], two[key]["p99_ms"]]
                 for key, name in (("put", "PUT peak"), ("get", "GET peak"))
             ]
+        four = record["postgres"].get("four_processes")
+        if four:
+            rows.append(["PUT peak, 4 processes", four["put"]["rps"], four["put"]["p50_ms"], four["put"]["p99_ms"]])
+        for rtt, by_workers in record["postgres"].get("remote", {}).items():
+            for workers, run in by_workers.items():
+                put = run["put"]
+                rows.append([f"PUT peak, {workers.replace('_', ' ')}, database {rtt}", put["rps"], put["p50_ms"],
+                             put["p99_ms"]])  # fmt: skip
         print(_table(["run", "req/s", "p50", "p99"], rows))
         print(f"  peak RSS {_mib(pg.get('peak_rss_kb'))}")
+    if "round_trips" in record:
+        roundtrips.print_table(record["round_trips"])
     if "profile_put" in ref:
         print()
         print(format_profile("PUT profile (reference world)", ref["profile_put"], top=12))

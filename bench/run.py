@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import profile as prof
+from bench import roundtrips
 from bench.load import CONNECTIONS, PACED_CONNECTIONS, CpuMeter, Run, hey_get, wrk
-from bench.procs import Server
+from bench.procs import Server, free_port
 from bench.report import print_report, summarise
 from bench.world import (
     LEVERAGES,
@@ -373,6 +375,25 @@ class Bench:
             rows.append(row)
         return rows
 
+    def remote_postgres(self, world: World, url: str) -> dict[str, Any]:
+        """PUT peaks with the database behind a network round trip (a delaying proxy), one and two processes."""
+        out: dict[str, Any] = {}
+        for rtt in REMOTE_RTTS_MS:
+            proxy, through = _delaying_proxy(url, rtt)
+            try:
+                remote = World(world.spec, through, world.signed, world.build)
+                remote.offset = world.offset
+                figures: dict[str, Any] = {}
+                for workers in (1, 2):
+                    with self.server(remote, workers=workers) as server:
+                        figures[f"{workers}_process"] = {"put": self.peak(server, remote, "put").as_dict()}
+                world.offset = remote.offset
+                out[f"rtt_{rtt}ms"] = figures
+            finally:
+                os.killpg(proxy.pid, signal.SIGTERM)
+                proxy.wait(timeout=10)
+        return out
+
     def postgres(self) -> dict[str, Any]:
         """The reference world on PostgreSQL with one server process, then peaks with two (``--workers 2``)."""
         sys.path.insert(0, str(ROOT))
@@ -394,10 +415,31 @@ class Bench:
                     "put": self.peak(server, world, "put").as_dict(),
                     "get": self.peak(server, world, "get").as_dict(),
                 }
+            with self.server(world, workers=4) as server:
+                out["four_processes"] = {"put": self.peak(server, world, "put").as_dict()}
+            out["remote"] = self.remote_postgres(world, url)
             return out
         finally:
             self.database_pids = ()
             cluster.stop()
+
+
+REMOTE_RTTS_MS = (0.25, 0.5, 1.0)
+
+
+def _delaying_proxy(url: str, rtt_ms: float) -> tuple[subprocess.Popen[str], str]:
+    """``bench.delay_proxy`` in front of the database of ``url``; returns the process and the URL through it."""
+    match = re.match(r"(postgresql://[^@]+@)([^:/]+):(\d+)(/.*)", url)
+    assert match, url
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.delay_proxy", "--listen", str(port), "--target",
+         f"{match[2]}:{match[3]}", "--rtt-ms", str(rtt_ms)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc, f"{match[1]}127.0.0.1:{port}{match[4]}"
 
 
 _WRK_IN_BACKGROUND = """
@@ -537,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         record["sqlite"]["accounts_sweep"] = bench.n_sweep(record["sqlite"]["reference"])
         if args.postgres:
             record["postgres"] = bench.postgres()
+        record["round_trips"] = roundtrips.run(args.postgres)
     except BaseException:
         print(f"bench: failed; logs and databases kept in {args.workdir}", file=sys.stderr)
         raise
