@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(_attach_dash_values(parser, sys.argv[1:] if argv is None else argv))
     try:
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
@@ -190,6 +191,28 @@ def main(argv: list[str] | None = None) -> int:
     except (AdminError, CommandError, ValueError, OSError, psycopg.Error, sqlite3.Error) as exc:
         print(f"levpref: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _attach_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--flag -value`` as ``--flag=-value`` for a flag that takes a value, so a value may begin with ``-`` (a
+    token from ``secrets.token_urlsafe`` does, one time in 64); argparse would take it for an unknown option."""
+    takes_value: set[str] = set()
+    known: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        for action in parsers.pop()._actions:  # argparse keeps no public list of a parser's actions
+            known.update(action.option_strings)
+            if action.option_strings and action.nargs is None:
+                takes_value.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += action.choices.values()
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in takes_value and arg.startswith("-") and arg.split("=")[0] not in known:
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def _one_line(exc: BaseException) -> str:

@@ -176,7 +176,10 @@ async def settle_admin_token(store: Store, given: str | None, *, fresh: bool) ->
 
 
 def new_admin_token() -> str:
-    return secrets.token_urlsafe(32)  # 43 characters
+    """43 URL-safe characters, never beginning with ``-`` (so it can follow a flag as typed)."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def print_demo_banner(started: Started) -> None:

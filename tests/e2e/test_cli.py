@@ -26,6 +26,7 @@ import pytest
 from levpref.config import Config
 from tests.support import world
 from tests.support.postgres import free_port
+from tests.support.server import SERVER_LOGS
 from tests.support.signing import call
 
 ACCOUNTS = "/derivatives/api/v3/accounts"
@@ -55,6 +56,7 @@ class Running:
 
     def __init__(self, *args: str, data: Path, cwd: Path | None = None) -> None:
         self.log = data / f"server-{time.monotonic_ns()}.log"
+        SERVER_LOGS.append(self.log)  # scanned for the test world's secrets at the end of the session
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "levpref.cli", *args],
@@ -279,10 +281,12 @@ def test_a_second_demo_fails_before_touching_the_running_one(demo: Running, data
 
 
 def test_serve_logs_one_listening_line_at_the_default_level(data: Path) -> None:
-    running = Running("serve", "--port", "0", "--admin-token", TOKEN, data=data)
+    dashed = "-" + TOKEN  # a generated token may begin with "-": it is still a value, not an option
+    running = Running("serve", "--port", "0", "--admin-token", dashed, data=data)
     try:
         base = running.base
-        httpx.get(f"{base}/health")
+        admin = httpx.get(f"{base}/admin/v1/accounts", headers={"Authorization": f"Bearer {dashed}"})
+        assert admin.status_code == 200
     finally:
         running.stop()
     logged = [line for line in running.output().splitlines() if line.startswith("{")]
