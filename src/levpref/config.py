@@ -1,44 +1,81 @@
 """One configuration object, built once from the environment and CLI flags, then passed down.
 
-Every setting has an environment variable (``LEVPREF_…``) and a CLI flag of the same name.
+Rules:
+- Every field is a setting with an environment variable (``LEVPREF_<FIELD>``) and a CLI flag (``--<field>``, with
+  ``-`` for ``_``); its ``help`` metadata is the flag's help line, and ``scope`` says which commands take it
+  (``store``: every command; ``server``: ``serve`` and ``demo``). Flags override variables, variables defaults.
+- The default database is one SQLite file per user, whatever the working directory:
+  ``$XDG_DATA_HOME/levpref/levpref.db`` (``~/.local/share/levpref/levpref.db``). ``serve``, ``demo`` and every
+  operator command use it unless told otherwise, so they all see the same world.
+- A relative SQLite path (``sqlite:///world.db``) is resolved from the working directory when the configuration is
+  built, and kept absolute from then on (worker processes, messages).
+- Nothing is read at import time.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-DEFAULT_DATABASE_URL = "sqlite:///.levpref/levpref.db"
+SQLITE_PREFIX = "sqlite:///"
+MIN_ADMIN_TOKEN = 24  # characters (SPEC §4, "Secrets in exports")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("json", "text")
+
+
+def _setting(default: Any, text: str, scope: str = "server", **extra: Any) -> Any:
+    """A field with its flag's help line and the commands that take it."""
+    return field(default=default, metadata={"help": text, "scope": scope, **extra})
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
-    port: int = 8787
-    workers: int = 1
-    admin_token: str | None = None
-    scenario: str | None = None
-    master_key: str | None = None
-    master_key_file: str | None = None
-    nonce_window: int = 256
-    require_nonce: bool = False
-    failed_auth_limit: int = 20
-    max_body: int = 65536
-    max_header_bytes: int = 65536
-    read_timeout: int = 10
-    sqlite_synchronous: str = "NORMAL"
-    sqlite_wal_limit: int = 16 * 1024 * 1024
-    pg_pool_size: int = 8
-    trust_forwarded: bool = False
-    trusted_hops: int = 1
-    max_connections_per_ip: int = 256
-    idle_timeout: int = 5
-    max_requests_in_progress: int = 2048
-    max_headers: int = 100
-    log_level: str = "warning"
+    database_url: str = _setting(
+        "", "sqlite:///PATH or postgresql://…; default: ~/.local/share/levpref/levpref.db", "store", metavar="URL"
+    )
+    master_key_file: str | None = _setting(
+        None,
+        "AES key file sealing API secrets, created 0600 when missing; default: master.key beside the SQLite file",
+        "store",
+        metavar="FILE",
+    )
+    master_key: str | None = _setting(
+        None, "the master key itself, base64 (prefer the variable: flags show in ps)", "store", metavar="BASE64"
+    )
+    pg_pool_size: int = _setting(8, "PostgreSQL connections per server process", "store")
+    sqlite_synchronous: str = _setting(
+        "NORMAL",
+        "SQLite synchronous mode: NORMAL, FULL or EXTRA (never lower)",
+        "store",
+        choices=("NORMAL", "FULL", "EXTRA"),
+    )
+    sqlite_wal_limit: int = _setting(16 * 1024 * 1024, "bytes of SQLite write-ahead log before a checkpoint", "store")
+    host: str = _setting("127.0.0.1", "address to listen on")
+    port: int = _setting(8787, "TCP port to listen on (1 to 65535; 0: any free port, printed)")
+    workers: int = _setting(1, "server processes on this port (1 to 64)")
+    admin_token: str | None = _setting(
+        None, "admin API bearer token, at least 24 characters; default: generated and printed once", metavar="TOKEN"
+    )
+    scenario: str | None = _setting(
+        None, "a scenario file (TOML or JSON) to load at start, replacing the world", metavar="FILE"
+    )
+    nonce_window: int = _setting(256, "nonces remembered per API key")
+    require_nonce: bool = _setting(False, "refuse private requests without a Nonce header (ccxt sends none)")
+    failed_auth_limit: int = _setting(20, "failed authentications per client address per minute")
+    max_body: int = _setting(65536, "largest request body in bytes (over it: 413)")
+    max_header_bytes: int = _setting(65536, "largest request head (line and headers) in bytes (over it: 414/431)")
+    max_headers: int = _setting(100, "most header lines in a request head")
+    read_timeout: int = _setting(10, "seconds a request may take to arrive whole (else 408)")
+    idle_timeout: int = _setting(5, "seconds a connection may stay without a complete request head")
+    max_connections_per_ip: int = _setting(256, "open connections per client address and server process")
+    max_requests_in_progress: int = _setting(2048, "requests answered at once per server process (else 503)")
+    trust_forwarded: bool = _setting(False, "take client addresses from X-Forwarded-For (behind a proxy only)")
+    trusted_hops: int = _setting(1, "proxies in front of the server whose X-Forwarded-For entries are trusted")
+    log_level: str = _setting("warning", "least severe log level shown", choices=LOG_LEVELS)
+    log_format: str = _setting("json", "log lines as JSON objects or as text", choices=LOG_FORMATS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -50,21 +87,35 @@ class Config:
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.type, raw, f.name)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values["database_url"] = resolve_database_url(str(values.get("database_url") or default_database_url(env)))
         config = cls(**values)  # type: ignore[arg-type]
         config.validate()
         return config
 
     def validate(self) -> None:
-        if not (
-            self.database_url.startswith("sqlite:///") or self.database_url.startswith(("postgresql://", "postgres://"))
-        ):
+        if not (self.is_sqlite or self.database_url.startswith(("postgresql://", "postgres://"))):
             raise ValueError("database URL must be sqlite:///PATH or postgresql://…")
+        if self.is_sqlite and not self.sqlite_path:
+            raise ValueError("database URL sqlite:/// needs a path: sqlite:///PATH")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 1 and 65535 (or 0 for any free port), not {self.port}")
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN:
+            raise ValueError(
+                f"the admin token (--admin-token, LEVPREF_ADMIN_TOKEN) must be at least {MIN_ADMIN_TOKEN} characters, "
+                f"this one has {len(self.admin_token)}; leave it out to have one generated"
+            )
         if not 1 <= self.workers <= 64:
             raise ValueError("workers must be between 1 and 64")
         if self.sqlite_synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError("sqlite synchronous must be NORMAL, FULL or EXTRA (never below NORMAL)")
+        if not 1 <= self.pg_pool_size <= 1000:
+            raise ValueError("pg pool size must be between 1 and 1000")
         if not 1 <= self.nonce_window <= 100_000:
             raise ValueError("nonce window must be between 1 and 100000")
+        if not 1 <= self.failed_auth_limit <= 1_000_000:
+            raise ValueError("failed auth limit must be between 1 and 1000000")
+        if not 1024 <= self.max_body <= 1024**3:
+            raise ValueError("max body must be between 1024 and 1073741824")
         if not 1024 <= self.max_header_bytes <= 16 * 1024 * 1024:
             raise ValueError("max header bytes must be between 1024 and 16777216")
         if not 1 <= self.read_timeout <= 3600:
@@ -81,14 +132,18 @@ class Config:
             raise ValueError("max requests in progress must be between 1 and 1000000")
         if not 8 <= self.max_headers <= 10_000:
             raise ValueError("max headers must be between 8 and 10000")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError("log format must be json or text")
 
     @property
     def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite:///")
+        return self.database_url.startswith(SQLITE_PREFIX)
 
     @property
     def sqlite_path(self) -> str:
-        return self.database_url[len("sqlite:///") :]
+        return self.database_url[len(SQLITE_PREFIX) :]
 
     @property
     def key_file(self) -> Path:
@@ -106,6 +161,22 @@ class Config:
             if value is not None:
                 out[f"LEVPREF_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+
+def default_database_url(env: Mapping[str, str]) -> str:
+    """``sqlite:///`` + ``$XDG_DATA_HOME/levpref/levpref.db`` (``~/.local/share`` when unset): one per user."""
+    data_home = env.get("XDG_DATA_HOME") or ""
+    if not Path(data_home).is_absolute():  # the XDG rule: a relative value is ignored
+        home = env.get("HOME") or str(Path.home())
+        data_home = str(Path(home) / ".local" / "share")
+    return SQLITE_PREFIX + str(Path(data_home) / "levpref" / "levpref.db")
+
+
+def resolve_database_url(url: str) -> str:
+    """A relative SQLite path made absolute from the working directory; any other URL as given."""
+    if not url.startswith(SQLITE_PREFIX) or not url[len(SQLITE_PREFIX) :]:
+        return url
+    return SQLITE_PREFIX + os.path.abspath(os.path.expanduser(url[len(SQLITE_PREFIX) :]))
 
 
 def _coerce(kind: object, raw: str, name: str) -> object:

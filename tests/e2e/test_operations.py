@@ -38,6 +38,7 @@ def demo(tmp_path: Path) -> Iterator[dict[str, str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "levpref.cli", "demo", "--port", str(port)],
         cwd=tmp_path,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},  # its default database, never the developer's
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -23,11 +23,18 @@ def test_an_account_reads_the_same_through_the_admin_api_and_the_cli(tmp_path: P
     try:
         with server.admin() as admin:
             answered = admin.get("/admin/v1/accounts/alice")
+            pools = admin.get("/admin/v1/accounts/alice/pools").json()
         shown = _cli("accounts", "show", "alice", "--database-url", url)
     finally:
         server.stop()
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout) == answered.json()
+    printed = json.loads(
+        shown.stdout
+    )  # GET /admin/v1/accounts/{id}, with the active flag, positions and keys of …/pools
+    assert {name: printed[name] for name in answered.json()} == answered.json()
+    assert {name: printed[name] for name in ("active", "positions", "keys")} == {
+        name: pools[name] for name in ("active", "positions", "keys")
+    }
     assert answered.json()["preferences"] == [{"symbol": "PF_ETHUSD", "max_leverage": "10.50", "pnl_currency": "BTC"}]
 
 

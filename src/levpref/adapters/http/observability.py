@@ -4,7 +4,8 @@ Rules:
 - Metric labels are bounded: endpoint names come from the route table (``other`` for unknown paths), outcomes
   from the error table (``success``, a Kraken error string, a business code, or an HTTP status).
 - With several worker processes, metrics are aggregated through ``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve``).
-- Log lines are JSON objects, one per line, with the request id that is also returned in ``X-Request-Id``.
+- Log lines are JSON objects (or, with ``--log-format text``, text), one per line, with the request id that is
+  also returned in ``X-Request-Id``; every logger of the process (uvicorn's too) writes through the same formatter.
   Nothing secret is ever logged: no headers, no bodies, no query strings (only the path).
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import os
-import sys
 import time
 from typing import Any
 
@@ -68,11 +69,11 @@ def exposition() -> tuple[bytes, str]:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the structured fields of the record."""
 
-    FIELDS = ("request_id", "method", "path", "status", "outcome", "duration_ms", "client")
+    FIELDS = ("request_id", "method", "path", "status", "outcome", "duration_ms", "client", "workers")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -85,10 +86,63 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"))
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("levpref")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
+class TextFormatter(logging.Formatter):
+    """One line of text: ``<time> <level> <logger> <message> key=value…`` with the fields ``JsonFormatter`` has."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = [_timestamp(record), f"{record.levelname.lower():<7}", record.name, record.getMessage()]
+        parts += [f"{name}={getattr(record, name)}" for name in JsonFormatter.FIELDS if hasattr(record, name)]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += " error=" + json.dumps(self.formatException(record.exc_info))
+        return line
+
+
+_FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+NOTICE_LOGGER = "levpref.serve"  # lines an operator should see at the default level ("listening on …")
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+def logging_config(level: str, fmt: str = "json") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` document that sends every logger of the process (levpref's, uvicorn's,
+    psycopg's, the root's) to stderr through one formatter. It is also uvicorn's ``log_config``, so each worker
+    process applies it before it builds its app. ``levpref.serve`` notices show unless the level is error or
+    critical; uvicorn's access log is off (levpref logs each request itself at info)."""
+    chosen = level.upper()
+    formatter = _FORMATTERS[fmt]
+    notice = "INFO" if logging.getLevelName(chosen) >= logging.INFO and chosen not in ("ERROR", "CRITICAL") else chosen
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"levpref": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "levpref", "stream": "ext://sys.stderr"}
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {
+            "levpref": {"handlers": ["stderr"], "level": chosen, "propagate": False},
+            NOTICE_LOGGER: {"level": notice},
+            "uvicorn": {"handlers": ["stderr"], "level": chosen, "propagate": False},
+            "uvicorn.error": {"level": chosen},
+            "uvicorn.access": {"handlers": [], "level": chosen, "propagate": False},
+        },
+    }
+
+
+def configure_logging(level: str, fmt: str | None = None) -> None:
+    """Apply :func:`logging_config`. Without ``fmt``, keep the format the process was started with (the one
+    uvicorn's ``log_config`` gave levpref's handler in a served worker), else JSON."""
+    if fmt is None:
+        fmt = next(
+            (
+                name
+                for h in logging.getLogger("levpref").handlers
+                for name, kind in _FORMATTERS.items()
+                if type(h.formatter) is kind
+            ),
+            "json",
+        )
+    logging.config.dictConfig(logging_config(level, fmt))

@@ -8,23 +8,43 @@ Rules:
 - Nonces have a primary key ``(public_key, nonce)``: even a bug in locking cannot accept a nonce twice.
 - Migrations run under a transaction-scoped advisory lock, so several nodes can start at once.
 - The SQL is the shared text of ``sql.py``; only the placeholders differ (``?`` → ``%s``, a literal ``%`` → ``%%``).
+- Opening gives up after ``CONNECT_TIMEOUT`` seconds with ``StoreUnavailable``, naming the server (never the
+  password) and libpq's reason: an unreachable database is a one-line message, not a long wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, IsolationLevel
-from psycopg_pool import AsyncConnectionPool
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import DB_ROUND_TRIPS, SQL_STATEMENTS, Params, Row, SqlTx
 
 _MIGRATION_LOCK = 74_021_117  # the advisory lock key of migrations (any constant shared by all nodes)
 _AUTOID = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+CONNECT_TIMEOUT = 5  # seconds to open the store (libpq's connect_timeout for every connection, too)
+
+
+class StoreUnavailable(ConnectionError):
+    """The database did not let levpref in: unreachable, refused, or it refused the credentials."""
+
+
+def server_of(url: str) -> str:
+    """``user@host:port/dbname`` of a connection URL, without its password."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the configured PostgreSQL server"
+    where = f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+    return f"{info['user']}@{where}" if info.get("user") else where
 
 
 @lru_cache(maxsize=512)
@@ -80,12 +100,28 @@ class PostgresStore:
             max_size=max_size,
             open=False,
             configure=_configure,
-            kwargs={"application_name": "levpref"},
+            kwargs={"application_name": "levpref", "connect_timeout": CONNECT_TIMEOUT},
             name="levpref",
         )
 
     async def open(self) -> None:
-        await self._pool.open(wait=True, timeout=30)
+        """Connect once to learn at once why the server refuses (if it does), then fill the pool."""
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                probe = await AsyncConnection.connect(
+                    self.url, connect_timeout=CONNECT_TIMEOUT, application_name="levpref"
+                )
+        except (psycopg.Error, TimeoutError) as exc:
+            reason = " ".join(str(exc).split()) or f"no answer within {CONNECT_TIMEOUT} s"
+            raise StoreUnavailable(f"cannot connect to PostgreSQL at {server_of(self.url)}: {reason}") from None
+        await probe.close()
+        try:
+            await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout:
+            await self._pool.close()
+            raise StoreUnavailable(
+                f"PostgreSQL at {server_of(self.url)} did not open levpref's connections within {CONNECT_TIMEOUT} s"
+            ) from None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
