@@ -61,7 +61,7 @@ async def prepare(config: Config) -> tuple[Store, str | None]:
 
 
 async def build_app(config: Config) -> LevprefApp:
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_format)
     store = await open_store(config)
     async with store.transaction() as tx:
         stored = await tx.meta(ADMIN_TOKEN_META)
