@@ -1,8 +1,8 @@
 """Loading a scenario from the command line, with progress and a count of what was loaded (SPEC §4).
 
 Rules:
-- The load itself is ``AdminService.load_scenario``: one transaction, audited. Progress is counted by the accounts
-  it writes, seen through a decorator of the store port (``_Counting``); nothing else changes.
+- The load itself is ``AdminService.load_scenario``: one transaction, audited. Progress is its ``on_account``
+  callback, called once an account is written.
 - Progress goes to stderr: a bar (``rich``, when installed) or a line rewritten in place on a terminal; on
   anything else, a log line at most every two seconds, and only for a load that takes that long.
 - The counts (instruments, accounts, keys, positions) come from the scenario as loaded.
@@ -13,16 +13,16 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from levpref.adapters.http.observability import NOTICE_LOGGER
 from levpref.adapters.wire.scenario import read_scenario_file
 from levpref.service.admin import AdminService, IssuedKey
-from levpref.service.ports import Secrets, Store, Tx
+from levpref.service.ports import Secrets, Store
 from levpref.service.scenario import Scenario
 
 log = logging.getLogger(NOTICE_LOGGER)
@@ -79,8 +79,8 @@ async def load_file(path: Path, store: Store, secrets: Secrets, now_ms: int) -> 
         progress.reading(path.name)
         scenario = read_scenario_file(path)
         progress.loading(len(scenario.accounts))
-        issued = await AdminService(_Counting(store, progress.advance), secrets, actor="cli").load_scenario(
-            scenario, now_ms
+        issued = await AdminService(store, secrets, actor="cli").load_scenario(
+            scenario, now_ms, on_account=progress.advance
         )
     return counts_of(scenario), issued
 
@@ -176,38 +176,3 @@ class _LoggedProgress:
         if now - self._last >= LOG_EVERY:
             self._last = now
             log.info("loading scenario: %d of %d accounts", self._done, self._total)
-
-
-class _Counting:
-    """The store, where every account a transaction inserts calls ``tick`` (a decorator of the ``Store`` port)."""
-
-    def __init__(self, store: Store, tick: Callable[[], None]) -> None:
-        self._store = store
-        self._tick = tick
-
-    def transaction(self) -> AbstractAsyncContextManager[Tx]:
-        return self._transaction()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Tx]:
-        async with self._store.transaction() as tx:
-            yield cast(Tx, _CountingTx(tx, self._tick))
-
-    async def migrate(self) -> int:
-        return await self._store.migrate()
-
-    async def close(self) -> None:
-        await self._store.close()
-
-
-class _CountingTx:
-    def __init__(self, tx: Tx, tick: Callable[[], None]) -> None:
-        self._tx = tx
-        self._tick = tick
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tx, name)
-
-    async def insert_account(self, account_id: str, *, active: bool) -> None:
-        await self._tx.insert_account(account_id, active=active)
-        self._tick()

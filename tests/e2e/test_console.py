@@ -504,8 +504,8 @@ def test_the_audit_log_pages_through_older_entries_and_back_and_shows_one_accoun
     older = exact(admin.get("/admin/v1/audit", params={"limit": "50", **newest["next"]}))
     console.wait(lambda: console.text("audit-page") == "page 2")
     console.wait(lambda: console.row_ids("audit") == [f"audit-{e['id']}" for e in older["audit"]])
-    assert older["next"] is None
-    assert not console.testid("audit-older").is_enabled()
+    # the session's server keeps the audit of earlier tests: page 2 is the last only when nothing is older
+    assert console.testid("audit-older").is_enabled() == (older["next"] is not None)
     console.shot("page-2")
 
     console.testid("audit-newer").click()

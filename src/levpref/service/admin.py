@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -113,7 +114,13 @@ class AdminService:
             True,
         )
 
-    async def load_scenario(self, scenario: Scenario, now_ms: int, request_id: str = "-") -> list[IssuedKey]:
+    async def load_scenario(
+        self,
+        scenario: Scenario,
+        now_ms: int,
+        request_id: str = "-",
+        on_account: Callable[[], None] | None = None,
+    ) -> list[IssuedKey]:
         """Replace the whole world with ``scenario`` atomically; returns every key of it (with secrets, to print).
 
         Accounts and keys that stay are updated in place, so a request during the load sees the old world or the
@@ -144,6 +151,8 @@ class AdminService:
                 await tx.upsert_mark(symbol, price)
             for account in scenario.accounts:
                 await self._load_account(tx, account)
+                if on_account is not None:
+                    on_account()  # progress, for a caller that shows it
             await tx.add_audit(
                 self._audit(
                     WORLD,
