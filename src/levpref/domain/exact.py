@@ -14,7 +14,7 @@ Rules:
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from fractions import Fraction
 from typing import Literal
 
@@ -40,6 +40,21 @@ def divide(numerator: Decimal, denominator: Decimal, rounding: Rounding = "half_
     scaled = Fraction(numerator) * _SCALE / Fraction(denominator)
     units = math.ceil(scaled) if rounding == "ceiling" else round(scaled)
     return Decimal(units).scaleb(-8, EXACT)
+
+
+_CEILING = EXACT.copy()
+_CEILING.rounding = ROUND_CEILING
+
+
+def divide_up(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """``numerator / denominator`` rounded up to a multiple of 1e-8, for a denominator of at most 8 significant
+    digits (a leverage: ≤ 2 decimals, below 1e6) and admin-bounded numerators.
+
+    Exact without a rational: the quotient ``a/l`` (``l`` the denominator as an integer) is either a multiple of
+    1e-8 or at least ``1/(l·10^54)`` away from one (numerators have at most 54 decimals), a gap 200 digits resolve
+    at any magnitude the bounds allow (≤ 1e36); rounding the division itself up then never crosses a multiple.
+    """
+    return _CEILING.divide(numerator, denominator).quantize(QUANTUM, rounding=ROUND_CEILING, context=_CEILING)
 
 
 def round_money(value: Decimal) -> Decimal:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from levpref.domain.exact import EXACT, QUANTUM, divide, round_money
+from levpref.domain.exact import EXACT, QUANTUM, divide, divide_up, round_money
 from levpref.domain.schedule import ZERO, MarginSchedule
 
 ALLOCATION_QUANTUM = QUANTUM
@@ -88,7 +88,7 @@ class Position:
 
 def allocation_for(notional: Decimal, max_leverage: Decimal) -> Decimal:
     """``A = N / L``, the exact quotient rounded up to 1e-8 USD so an isolated pool never holds less than asked."""
-    return divide(notional, max_leverage, "ceiling")
+    return divide_up(notional, max_leverage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +169,9 @@ class MarginAccount:
     def totals(self) -> Totals:
         """Every sum the model needs, in one pass over the positions (each position's margin computed once)."""
         with localcontext(EXACT):
-            cv = self.collateral_value
+            cv = ZERO
+            for c in self.collateral:
+                cv += c.quantity * c.price * (1 - c.haircut)
             equity, initial, maintenance, unrealized, allocated, isolated_mm = cv, ZERO, ZERO, ZERO, ZERO, ZERO
             for p in self.positions:
                 exposure = p.size * p.contract_size
@@ -201,7 +203,10 @@ class MarginAccount:
 
     def with_allocation(self, symbol: str, allocated_margin: Decimal | None) -> MarginAccount:
         positions = tuple(
-            replace(p, allocated_margin=allocated_margin) if p.symbol == symbol else p for p in self.positions
+            Position(p.symbol, p.size, p.entry_price, p.mark_price, p.contract_size, p.schedule, allocated_margin)
+            if p.symbol == symbol
+            else p
+            for p in self.positions
         )
         return MarginAccount(self.collateral, positions)
 

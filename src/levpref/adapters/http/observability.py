@@ -16,10 +16,14 @@ import logging
 import logging.config
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from levpref.adapters.storage.sql import COUNTS
 
 REQUESTS = Counter("levpref_requests_total", "Requests by endpoint and outcome", ["endpoint", "outcome"])
 LATENCY = Histogram(
@@ -43,6 +47,24 @@ _DECISION_BY_OUTCOME = {
 _children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
+class _DatabaseCounts:
+    """``levpref_sql_statements_total`` and ``levpref_db_round_trips_total`` of this process, read from the
+    drivers' counters when scraped (per worker process)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        statements = CounterMetricFamily("levpref_sql_statements", "SQL statements sent to the store", labels=["store"])
+        trips = CounterMetricFamily("levpref_db_round_trips", "Round trips to the database", labels=["store"])
+        for store, (sent, waited) in COUNTS.items():
+            statements.add_metric([store], sent)
+            trips.add_metric([store], waited)
+        yield statements
+        yield trips
+
+
+_DATABASE_COUNTS = _DatabaseCounts()
+REGISTRY.register(_DATABASE_COUNTS)
+
+
 def observe(endpoint: str, outcome: str, seconds: float, *, limit_scope: str | None = None) -> None:
     children = _children.get((endpoint, outcome))
     if children is None:  # labels() is a lookup with locks; the label sets are few and bounded
@@ -62,6 +84,7 @@ def exposition() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(_DATABASE_COUNTS)  # this worker's, not summed over workers
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 

@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
-from levpref.adapters.storage.sql import DB_ROUND_TRIPS, SQL_STATEMENTS, Params, Row, SqlTx
+from levpref.adapters.storage.sql import COUNTS, Params, Row, SqlTx
 
 _MIGRATION_LOCK = 74_021_117  # the advisory lock key of migrations (any constant shared by all nodes)
 _AUTOID = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
@@ -52,8 +52,7 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-_STATEMENTS = SQL_STATEMENTS.labels("postgresql")
-_ROUND_TRIPS = DB_ROUND_TRIPS.labels("postgresql")
+_COUNT = COUNTS["postgresql"]
 
 
 class _PgDriver:
@@ -68,20 +67,20 @@ class _PgDriver:
         self._pipeline = pipeline
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        _STATEMENTS.inc()
-        _ROUND_TRIPS.inc()
+        _COUNT[0] += 1
+        _COUNT[1] += 1
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
         return await cur.fetchall()  # flushes what is pending and waits for this result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        _STATEMENTS.inc()
-        _ROUND_TRIPS.inc()
+        _COUNT[0] += 1
+        _COUNT[1] += 1
         cur = await self._conn.execute(_pg(sql), params, prepare=True)
         await self._pipeline.sync()  # the caller reads the row count
         return cur.rowcount
 
     async def defer(self, sql: str, params: Params = ()) -> None:
-        _STATEMENTS.inc()
+        _COUNT[0] += 1
         await self._conn.execute(_pg(sql), params, prepare=True)
 
 
@@ -126,8 +125,8 @@ class PostgresStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
         async with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
-            _STATEMENTS.inc(2)  # BEGIN (sent with the first statement), and COMMIT (or ROLLBACK) at the end
-            _ROUND_TRIPS.inc()  # the COMMIT's, with the writes still pending
+            _COUNT[0] += 2  # BEGIN (sent with the first statement), and COMMIT (or ROLLBACK) at the end
+            _COUNT[1] += 1  # the COMMIT's, with the writes still pending
             yield SqlTx(_PgDriver(conn, pipeline))
 
     async def migrate(self) -> int:

@@ -23,18 +23,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from levpref.adapters.storage.schema import MIGRATIONS, statements
-from levpref.adapters.storage.sql import DB_ROUND_TRIPS, SQL_STATEMENTS, Params, Row, SqlTx
+from levpref.adapters.storage.sql import COUNTS, Params, Row, SqlTx
 
 log = logging.getLogger("levpref.sqlite")
 
 
-_STATEMENTS = SQL_STATEMENTS.labels("sqlite")
-_ROUND_TRIPS = DB_ROUND_TRIPS.labels("sqlite")
+_COUNT = COUNTS["sqlite"]
 
 
 def _counted(conn: sqlite3.Connection, sql: str, params: Params = ()) -> sqlite3.Cursor:
-    _STATEMENTS.inc()
-    _ROUND_TRIPS.inc()
+    _COUNT[0] += 1
+    _COUNT[1] += 1
     return conn.execute(sql, params)
 
 
