@@ -73,9 +73,10 @@ WAL_LIMIT = 16 * 1024 * 1024  # bytes the WAL file may keep after a checkpoint (
 class _Checkpointer:
     """A thread with its own connection that checkpoints the WAL every ``interval`` seconds (PASSIVE: it never
     blocks a writer). The serving connection has auto-checkpoints off, so no request waits for a checkpoint's
-    fsyncs. Under sustained writes a PASSIVE checkpoint may never find the WAL idle enough to restart it, and a WAL
-    file never shrinks by itself: when it grows past ``limit`` the thread runs one TRUNCATE checkpoint (it waits for
-    the writer of the moment, then empties the file), so the file stays bounded."""
+    fsyncs. A WAL file never shrinks by itself: ``journal_size_limit`` truncates it to ``limit`` whenever a writer
+    restarts the log, and when a PASSIVE checkpoint has caught up with a file still larger than ``limit`` (no writer
+    came since) the thread empties it with a TRUNCATE checkpoint. It never escalates while it lags behind the
+    writers: a TRUNCATE then would hold the serving thread's next write until it finished."""
 
     def __init__(self, path: str, interval: float = 0.1, limit: int = WAL_LIMIT) -> None:
         self._path = path
@@ -92,8 +93,11 @@ class _Checkpointer:
             conn.execute(f"PRAGMA journal_size_limit = {self._limit}")
             while not self._stopped.wait(self._interval):
                 try:
-                    mode = "TRUNCATE" if self._wal_size() > self._limit else "PASSIVE"
-                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                    _, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames == done and self._wal_size() > self._limit:
+                        # caught up, yet the file keeps its high-water mark until a writer restarts the log: empty
+                        # it now (nothing is left to copy, so the writer it may make wait waits only a moment)
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed; retrying", exc_info=True)
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
