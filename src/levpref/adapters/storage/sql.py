@@ -337,25 +337,6 @@ class SqlTx:
         )
         return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in _by_key(rows)]
 
-    async def positions_at_market(
-        self, account_id: str
-    ) -> list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]:
-        """The account's positions with their instruments and marks, in one query (sorted by symbol)."""
-        rows = await self._db.fetchall(
-            "SELECT p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, i.revision, m.price "
-            "FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
-            "LEFT JOIN marks m ON m.symbol = p.symbol WHERE p.account_id = ?",
-            (account_id,),
-        )
-        return [
-            (
-                PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])),
-                None if r[5] is None else _PARSED.get((r[0], int(r[5]))) or await self._instrument_at(r[0], int(r[5])),
-                _dec(r[6]),
-            )
-            for r in _by_key(rows)
-        ]
-
     _ACCOUNT_ROWS = (
         "SELECT 'i', symbol, CAST(revision AS TEXT), NULL, NULL, NULL, NULL, NULL FROM instruments WHERE symbol = ? "
         "UNION ALL SELECT 'c', b.currency, b.quantity, c.price, c.haircut, NULL, NULL, NULL FROM balances b "
@@ -423,15 +404,6 @@ class SqlTx:
         }
         return self._key(row[:12]), found
 
-    async def collateral_of(self, account_id: str) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-        """``(currency, quantity, price, haircut)`` of the account's balances in listed currencies, by currency."""
-        rows = await self._db.fetchall(
-            "SELECT b.currency, b.quantity, c.price, c.haircut FROM balances b "
-            "JOIN collateral_currencies c ON c.currency = b.currency WHERE b.account_id = ?",
-            (account_id,),
-        )
-        return [(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3])) for r in _by_key(rows)]
-
     async def set_position(self, account_id: str, p: PositionRecord) -> None:
         await self._db.execute(
             "INSERT INTO positions (account_id, symbol, size, entry_price, fill_time, allocated_margin) "
@@ -495,19 +467,6 @@ class SqlTx:
             ),
         )
 
-    async def audit(self, account_id: str | None, limit: int = 1000, after_id: int = 0) -> list[AuditRecord]:
-        where = "WHERE id > ?" + (" AND account_id = ?" if account_id is not None else "")
-        params: list[Any] = [after_id] + ([account_id] if account_id is not None else [])
-        rows = await self._db.fetchall(
-            "SELECT id, account_id, at, actor, action, symbol, before, after, margin_moved, request_id FROM audit "
-            f"{where} ORDER BY id LIMIT ?",
-            (*params, limit),
-        )
-        return [
-            AuditRecord(r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), _dec(r[8]), r[9], int(r[0]))
-            for r in rows
-        ]
-
     async def count(self, table: str) -> int:
         assert table in {"audit", "nonces", "preferences", "positions", "accounts", "api_keys"}
         row = await self._one(f"SELECT COUNT(*) FROM {table}")
@@ -522,12 +481,6 @@ class SqlTx:
             await self._db.fetchall(f"SELECT public_key FROM api_keys ORDER BY public_key {self._db.for_update}")
             await self._db.fetchall(f"SELECT id FROM accounts ORDER BY id {self._db.for_update}")
             await self._db.fetchall(f"SELECT ip FROM ip_failures ORDER BY ip {self._db.for_update}")
-
-    async def clear_world(self) -> None:
-        """Delete every operator-controlled row (the audit log and meta stay)."""
-        await self._lock_world()
-        for table in _WORLD_TABLES:
-            await self._db.execute(f"DELETE FROM {table}")
 
     async def replace_world(self, accounts: list[tuple[str, bool]], keys: list[ApiKeyRecord], keep: set[str]) -> None:
         """Make ``accounts`` and ``keys`` the only ones, updating rows that stay in place (a request waiting on a
