@@ -56,12 +56,19 @@ def _single(params: Params, name: str, *, required: bool) -> str | None:
     return values[0]
 
 
-async def _multi_collateral_instrument(tx: Tx, params: Params) -> Instrument:
-    """The instrument named by ``symbol``: 87 if unknown, 88 if not multi-collateral, unavailable if halted."""
+def _symbol(params: Params) -> str:
+    """The ``symbol`` asked for (``requiredArgumentMissing`` without one); 87 for a NUL, which no symbol holds (and
+    PostgreSQL text cannot)."""
     symbol = _single(params, "symbol", required=True)
     assert symbol is not None
-    record = None if "\x00" in symbol else await tx.instrument(symbol)  # no symbol holds a NUL (PostgreSQL refuses it)
-    return _tradeable(record)
+    if "\x00" in symbol:
+        raise ContractDoesNotExist
+    return symbol
+
+
+async def _multi_collateral_instrument(tx: Tx, params: Params) -> Instrument:
+    """The instrument named by ``symbol``: 87 if unknown, 88 if not multi-collateral, unavailable if halted."""
+    return _tradeable(await tx.instrument(_symbol(params)))
 
 
 def _tradeable(record: InstrumentRecord | None) -> Instrument:
@@ -93,10 +100,7 @@ async def plan_leverage_change(tx: Tx, account_id: str, params: Params, *, lock:
     Raises the refusal of every check before the margin decision; the decision itself is returned as a value.
     ``lock`` takes the account's row lock first (a change that will be written); a preview reads without it.
     """
-    symbol = _single(params, "symbol", required=True)
-    assert symbol is not None
-    if "\x00" in symbol:  # no symbol holds a NUL (PostgreSQL refuses it)
-        raise ContractDoesNotExist
+    symbol = _symbol(params)
     if lock:
         await tx.serialize_account(account_id)
     rows = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
