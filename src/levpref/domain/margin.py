@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from levpref.domain.exact import EXACT, QUANTUM, divide, divide_up, round_money
+from levpref.domain.preferences import Cross, Isolated, MarginMode
 from levpref.domain.schedule import ZERO, MarginSchedule
 
 ALLOCATION_QUANTUM = QUANTUM
@@ -280,8 +281,8 @@ def _slack(equity: Decimal, maintenance: Decimal) -> Decimal:
     return EXACT.subtract(equity, maintenance)
 
 
-def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: Decimal | None) -> MarginDecision:
-    """Decide a change of ``symbol`` to isolated at ``max_leverage`` (or to cross when ``None``), SPEC §3.4.
+def decide_leverage_change(account: MarginAccount, symbol: str, mode: MarginMode) -> MarginDecision:
+    """Decide a change of ``symbol`` to ``mode`` (cross, or isolated at a leverage ``L``), SPEC §3.4.
 
     The change moves one position between pools: out of its pool before (cross: ``−U, −IM(N), −MM(N)``;
     isolated: ``+A`` back to cross equity) and into its pool after (cross: ``+U, +IM(N), +MM(N)``; isolated at
@@ -306,13 +307,15 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
         else:
             equity += allocated_before
             isolated_before = IsolatedPool(symbol, allocated_before, pnl, mm)
-        allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
-        if allocated_after is None:
-            equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
-            isolated_after = None
-        else:
-            equity -= allocated_after
-            isolated_after = IsolatedPool(symbol, allocated_after, pnl, mm)
+        match mode:
+            case Cross():
+                allocated_after = None
+                equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
+                isolated_after = None
+            case Isolated(leverage):
+                allocated_after = allocation_for(position.notional, leverage)
+                equity -= allocated_after
+                isolated_after = IsolatedPool(symbol, allocated_after, pnl, mm)
         cross_after = CrossPool(equity, initial, maintenance)
         outcome, rule, failed = _judge(cross_before, cross_after, isolated_before, isolated_after)
         return MarginDecision(

@@ -17,6 +17,7 @@ from typing import Any
 
 from levpref.domain.exact import EXACT
 from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
+from levpref.domain.preferences import Isolated
 from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
@@ -173,7 +174,7 @@ class AdminService:
                 account.id, PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin)
             )
         for pref in account.preferences:
-            await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency))
+            await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.mode, pref.pnl_currency))
 
     def _generated(self, spec: KeySpec) -> KeySpec:
         public, secret = self._secrets.new_key_pair()
@@ -346,7 +347,7 @@ class AdminService:
             pref = await tx.preference(account_id, symbol)
             mark = await tx.mark(symbol) or e
             notional = EXACT.multiply(EXACT.multiply(s.copy_abs(), contract_size), mark)
-            allocated = None if pref.max_leverage is None else allocation_for(notional, pref.max_leverage)
+            allocated = allocation_for(notional, pref.mode.leverage) if isinstance(pref.mode, Isolated) else None
             before = {p.symbol: p for p in await tx.positions(account_id)}.get(symbol)
             held = None if before is None else before.allocated_margin
             fill_time = before.fill_time if before is not None else iso_time(now_ms)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from levpref.domain.instruments import Instrument
+from levpref.domain.preferences import MarginMode
 from levpref.ratelimit import Bucket
 
 Access = Literal["full", "read"]
@@ -53,9 +54,16 @@ class PositionRecord:
 
 @dataclass(frozen=True, slots=True)
 class PreferenceRecord:
+    """A contract's preferences: its margin mode and its PnL currency (``None``: the default, USD)."""
+
     symbol: str
-    max_leverage: Decimal | None
+    mode: MarginMode
     pnl_currency: str | None
+
+    @property
+    def max_leverage(self) -> Decimal | None:
+        """The wire's optional ``maxLeverage`` (``None`` in cross), for the edges that print it."""
+        return self.mode.max_leverage
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.jsonwire import money, number
 from levpref.adapters.wire import kraken as wire
 from levpref.domain.margin import FlexSummary
+from levpref.domain.preferences import MarginMode
 from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.operator import AccountPools, AccountSummary
@@ -145,7 +146,7 @@ def open_positions(positions: list[OpenPosition], at: str) -> wire.OpenPositions
             size=number(abs(p.record.size)),
             unrealizedFunding=_ZERO,
             pnlCurrency=p.pnl_currency,
-            maxFixedLeverage=None if p.max_leverage is None else wire.leverage(p.max_leverage),
+            maxFixedLeverage=None if p.mode.max_leverage is None else wire.leverage(p.mode.max_leverage),
         )
         for p in positions
     ]
@@ -180,6 +181,10 @@ def _leverage(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_TWO)
 
 
+def _leverage_of(mode: MarginMode | None) -> Decimal | None:
+    return None if mode is None else _leverage(mode.max_leverage)
+
+
 def _pool(pool: PoolFigures | None) -> wire.PreviewPool | None:
     if pool is None:
         return None
@@ -207,12 +212,10 @@ def preview_error(error: LevprefError | None) -> wire.Refusal | None:
 
 def preview_body(p: Preview) -> wire.PreviewBody:
     """SPEC §6.1: the ``preview`` object, numbers rounded as ``/accounts`` rounds them."""
+    before, after = p.mode_before, p.mode_after
     mode = None
-    if p.before is not None:
-        mode = wire.BeforeAfterMode(
-            "cross" if p.max_leverage_before is None else "isolated",
-            "cross" if p.max_leverage_after is None else "isolated",
-        )
+    if before is not None and after is not None:
+        mode = wire.BeforeAfterMode(before.name, after.name)
     return wire.PreviewBody(
         symbol=p.symbol,
         outcome=p.outcome,  # type: ignore[arg-type]  # one of the three, set by service.preview
@@ -220,7 +223,7 @@ def preview_body(p: Preview) -> wire.PreviewBody:
         rule=p.rule,
         failedPool=p.failed_pool,
         marginMode=mode,
-        maxLeverage=wire.BeforeAfterLeverage(_leverage(p.max_leverage_before), _leverage(p.max_leverage_after)),
+        maxLeverage=wire.BeforeAfterLeverage(_leverage_of(before), _leverage_of(after)),
         before=_pools(p.before),
         after=_pools(p.after),
         allocatedMargin=wire.BeforeAfterMoney(_optional_money(p.allocated_before), _optional_money(p.allocated_after)),
@@ -277,7 +280,7 @@ def account_pools(view: AccountPools) -> dict[str, Any]:
                 "notional": money(p.notional),
                 "unrealized_pnl": money(p.unrealized_pnl),
                 "margin_mode": "cross" if p.allocated_margin is None else "isolated",
-                "max_leverage": _leverage(item.max_leverage) if p.allocated_margin is not None else None,
+                "max_leverage": _leverage(item.mode.max_leverage),
                 "liquidation_price": liquidation,
             }
         )

@@ -22,6 +22,7 @@ import msgspec
 
 from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import instrument_from_wire
+from levpref.domain.preferences import CROSS, Cross, margin_mode
 from levpref.ratelimit import Bucket
 from levpref.service.records import (
     AccountRows,
@@ -371,7 +372,7 @@ class SqlTx:
                     (PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])), held, _dec(r[6]))
                 )
             else:
-                preferences.append(PreferenceRecord(r[0], _dec(r[1]), r[2]))
+                preferences.append(PreferenceRecord(r[0], margin_mode(_dec(r[1])), r[2]))
         return AccountRows(instrument, collateral, positions, preferences)
 
     async def serialize_account(self, account_id: str) -> None:
@@ -427,17 +428,19 @@ class SqlTx:
             "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ?",
             (account_id,),
         )
-        return [PreferenceRecord(r[0], _dec(r[1]), r[2]) for r in _by_key(rows)]
+        return [PreferenceRecord(r[0], margin_mode(_dec(r[1])), r[2]) for r in _by_key(rows)]
 
     async def preference(self, account_id: str, symbol: str) -> PreferenceRecord:
         row = await self._one(
             "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ? AND symbol = ?",
             (account_id, symbol),
         )
-        return PreferenceRecord(symbol, None, None) if row is None else PreferenceRecord(row[0], _dec(row[1]), row[2])
+        if row is None:
+            return PreferenceRecord(symbol, CROSS, None)
+        return PreferenceRecord(row[0], margin_mode(_dec(row[1])), row[2])
 
     async def set_preference(self, account_id: str, pref: PreferenceRecord) -> None:
-        if pref.max_leverage is None and pref.pnl_currency is None:
+        if isinstance(pref.mode, Cross) and pref.pnl_currency is None:
             await self._db.defer(
                 "DELETE FROM preferences WHERE account_id = ? AND symbol = ?", (account_id, pref.symbol)
             )
@@ -446,7 +449,7 @@ class SqlTx:
             "INSERT INTO preferences (account_id, symbol, max_leverage, pnl_currency) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account_id, symbol) DO UPDATE SET max_leverage = excluded.max_leverage, "
             "pnl_currency = excluded.pnl_currency",
-            (account_id, pref.symbol, _text(pref.max_leverage), pref.pnl_currency),
+            (account_id, pref.symbol, _text(pref.mode.max_leverage), pref.pnl_currency),
         )
 
     # --- audit -----------------------------------------------------------------------------------------
