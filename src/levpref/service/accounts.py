@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from levpref.domain.margin import CollateralBalance, MarginAccount, Position
-from levpref.errors import ScenarioError
+from levpref.errors import InvalidInput
 from levpref.service.ports import Tx
 from levpref.service.records import AccountRows, PreferenceRecord
 
@@ -50,5 +50,5 @@ async def require_multi_collateral(tx: Tx, symbol: str) -> tuple[Decimal, str]:
     """The contract size and type of a multi-collateral contract, or a scenario error."""
     inst = await tx.instrument(symbol)
     if inst is None or not inst.instrument.is_multi_collateral:
-        raise ScenarioError(f"{symbol} is not a listed multi-collateral (flexible_futures) contract")
+        raise InvalidInput(f"{symbol} is not a listed multi-collateral (flexible_futures) contract")
     return inst.instrument.contract_size, inst.instrument.type
