@@ -195,4 +195,3 @@ class InvalidInput(AdminBadRequest):
     """Input refused by the strict input rules (SPEC §4): ``detail`` is ``field.path: what was expected``."""
 
     code = "invalid"
-

@@ -309,13 +309,11 @@ def decide_leverage_change(account: MarginAccount, symbol: str, mode: MarginMode
             isolated_before = IsolatedPool(symbol, allocated_before, pnl, mm)
         match mode:
             case Cross():
-                allocated_after = None
+                allocated_after, isolated_after = None, None
                 equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
-                isolated_after = None
             case Isolated(leverage):
                 allocated_after = allocation_for(position.notional, leverage)
-                equity -= allocated_after
-                isolated_after = IsolatedPool(symbol, allocated_after, pnl, mm)
+                equity, isolated_after = equity - allocated_after, IsolatedPool(symbol, allocated_after, pnl, mm)
         cross_after = CrossPool(equity, initial, maintenance)
         outcome, rule, failed = _judge(cross_before, cross_after, isolated_before, isolated_after)
         return MarginDecision(
