@@ -9,11 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from levpref.adapters.jsonwire import money as wire_money
+from levpref.domain.liquidation import liquidation_price
 from levpref.domain.margin import (
     CollateralBalance,
     MarginAccount,
     Outcome,
     Position,
+    PositionSums,
     allocation_for,
     decide_leverage_change,
     flex_summary,
@@ -218,3 +220,28 @@ def test_every_accounts_figure_is_the_exact_value_rounded_half_even_once(account
         q = _exact(c.quantity)
         share = Fraction(0) if cv <= 0 or avail <= 0 else min(q, round(q * avail / cv * 10**8) / Fraction(10**8))
         assert _exact(summary.currencies[c.currency][3]) == share
+
+
+def _summarised(account: MarginAccount, symbol: str) -> MarginAccount:
+    """The account as a store that keeps sums gives it: the one position asked for, and the sums of the rest."""
+    listed = [p for p in account.positions if p.symbol == symbol]
+    rest = [p for p in account.positions if p.symbol != symbol]
+    return MarginAccount.of(account.collateral, listed, PositionSums.of(rest))
+
+
+@settings(max_examples=400)
+@given(accounts(), st.sampled_from(SYMBOLS), modes)
+def test_an_account_given_as_one_position_and_the_sums_of_the_others_decides_and_summarises_alike(
+    account: MarginAccount, symbol: str, mode: MarginMode
+) -> None:
+    summarised = _summarised(account, symbol)
+    full, short = decide_leverage_change(account, symbol, mode), decide_leverage_change(summarised, symbol, mode)
+    assert (short.outcome, short.rule, short.failed_pool) == (full.outcome, full.rule, full.failed_pool)
+    assert (short.cross_before, short.cross_after) == (full.cross_before, full.cross_after)
+    assert (short.isolated_before, short.isolated_after) == (full.isolated_before, full.isolated_after)
+    assert flex_summary(summarised) == flex_summary(account)
+    assert flex_summary(short.after) == flex_summary(full.after)
+    assert liquidation_price(summarised, symbol) == liquidation_price(account, symbol)
+    assert liquidation_price(short.after, symbol) == liquidation_price(full.after, symbol)
+    assert summarised.total_equity() == account.total_equity()
+    assert summarised.sums() == account.sums()

@@ -30,7 +30,7 @@ from levpref.errors import (
     RequiredArgumentMissing,
     WouldCauseLiquidation,
 )
-from levpref.service.accounts import AccountView, account_view, load_account
+from levpref.service.accounts import AccountView
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
 from levpref.service.records import ApiKeyRecord, AuditRecord, InstrumentRecord, PositionRecord, PreferenceRecord
@@ -103,11 +103,10 @@ async def plan_leverage_change(tx: Tx, account_id: str, params: Params, *, lock:
     symbol = _symbol(params)
     if lock:
         await tx.serialize_account(account_id)
-    rows = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
-    instrument = _tradeable(rows.instrument)
+    view = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
+    instrument = _tradeable(view.instrument)
     assert instrument.schedule is not None  # multi-collateral instruments have one
     mode = parse_margin_mode(_single(params, "maxLeverage", required=False))
-    view = account_view(rows)
     position = view.margin.position(symbol)
     notional = Decimal(0) if position is None else position.notional
     if isinstance(mode, Isolated) and not instrument.schedule.allows_leverage(mode.leverage, notional):
@@ -254,7 +253,7 @@ async def get_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> list[Preferenc
 
 
 async def get_accounts(tx: Tx, key: ApiKeyRecord, request: Request) -> FlexSummary:
-    return flex_summary((await load_account(tx, key.account_id)).margin)
+    return flex_summary((await tx.account_state(key.account_id)).margin)
 
 
 @dataclass(frozen=True, slots=True)

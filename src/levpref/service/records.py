@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from levpref.domain.instruments import Instrument
+from levpref.domain.margin import MarginAccount
 from levpref.domain.preferences import MarginMode
 from levpref.ratelimit import Bucket
 
@@ -81,10 +82,11 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountRows:
-    """What one statement reads of an account for a decision (``Tx.account_state``)."""
+class AccountState:
+    """What one statement reads of an account for a decision (``Tx.account_state``): the instrument asked for, the
+    margin inputs at market, and the preferences. Unless asked for complete, ``margin`` may list only the
+    contract asked for (with the exact sums of the other positions) and ``preferences`` hold only its own."""
 
     instrument: InstrumentRecord | None  # the instrument asked for, if any
-    collateral: list[tuple[str, Decimal, Decimal, Decimal]]  # currency, quantity, price, haircut
-    positions: list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]  # with instrument and mark
-    preferences: list[PreferenceRecord]
+    margin: MarginAccount
+    preferences: dict[str, PreferenceRecord]
