@@ -89,7 +89,9 @@ class _Checkpointer:
         self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        # No busy timeout: a TRUNCATE that cannot take the write lock at once gives up until the next round, so it
+        # never waits holding writers back (a waiting one took 1-2 s under sustained PUTs, stalling the server).
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=0)
         try:
             conn.execute(f"PRAGMA journal_size_limit = {self._limit}")
             while not self._stopped.wait(self._interval):
