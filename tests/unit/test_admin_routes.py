@@ -78,25 +78,22 @@ def _schema(document: dict[str, Any], operation: dict[str, Any], status: int) ->
     return cast(dict[str, Any], response["content"]["application/json"]["schema"])
 
 
-def _golden_admin_answers() -> list[tuple[str, str, str, int, str]]:
+def _golden_answers() -> list[tuple[str, str, str, int, str]]:
     recorded = json.loads(GOLDEN.read_text())
     out = []
     for name, entry in recorded.items():
         method, target = entry["request"].split(" ", 2)[:2]
-        path = target.split("?", 1)[0]
-        if path.startswith("/admin/") or path in {r.path for r in OPERATION_ROUTES}:
-            out.append((name, method, path, entry["status"], entry["body"]))
+        out.append((name, method, target.split("?", 1)[0], entry["status"], entry["body"]))
     return out
 
 
-@pytest.mark.parametrize(("name", "method", "path", "status", "body"), _golden_admin_answers())
-def test_every_golden_admin_answer_validates_against_the_generated_schema(
+@pytest.mark.parametrize(("name", "method", "path", "status", "body"), _golden_answers())
+def test_every_golden_answer_validates_against_the_generated_schema(
     name: str, method: str, path: str, status: int, body: str
 ) -> None:
     document = openapi.document()
-    template = next(
-        (r.path for r in _ALL if compile_template(r.path).fullmatch(path.replace("<generated-public>", "k"))), None
-    )
+    sent = path.replace("<generated-public>", "k")
+    template = next((t for t in document["paths"] if compile_template(t).fullmatch(sent)), None)
     body = re.sub(r'"serverTime":"<masked>"', '"serverTime":"2026-01-01T00:00:00.000Z"', body)
     if template is None:  # no route: a routing error
         assert status == 404

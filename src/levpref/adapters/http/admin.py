@@ -15,8 +15,9 @@ import hashlib
 import hmac
 
 from levpref.adapters.http import render
+from levpref.adapters.http.admin_handlers import Admin, Call
 from levpref.adapters.http.admin_render import account_view, admin_error
-from levpref.adapters.http.admin_routes import ADMIN_ROUTER, Admin, Call, respond
+from levpref.adapters.http.admin_routes import ADMIN_ROUTER, respond
 from levpref.adapters.wire.audit import parameters
 from levpref.errors import AdminError, AdminNotFound, AdminRateLimited, AdminUnauthorized
 from levpref.service.admin import AdminService

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from levpref.adapters.http import console, observability, openapi, render, routes
 from levpref.adapters.http.admin import AdminApi
-from levpref.adapters.http.admin_routes import METRICS, OPERATIONS_ROUTER, Call, Operations, Page, respond
+from levpref.adapters.http.admin_handlers import Call, Operations, Page
+from levpref.adapters.http.admin_routes import METRICS, OPERATIONS_ROUTER, respond
 from levpref.adapters.http.asgi import BodyTooLarge, ClientDisconnected, Receive, Scope, Send, read_body, send_json
 from levpref.errors import FailedAuthLimitExceeded, LevprefError
 from levpref.service.audit import iso_time

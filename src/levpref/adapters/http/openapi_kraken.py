@@ -72,8 +72,24 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(name=name)}
 
 
+def _decimals_as_numbers(node: object) -> None:
+    """The encoder writes every Decimal as a JSON number (``decimal_format="number"``); msgspec describes one as a
+    string of format decimal."""
+    if isinstance(node, dict):
+        if node.get("format") == "decimal":
+            del node["format"]
+            node["type"] = "number"
+        for value in node.values():
+            _decimals_as_numbers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _decimals_as_numbers(value)
+
+
 def closed(schemas: dict[str, Any]) -> dict[str, Any]:
-    """Every Struct's object schema is closed: a success body with an ``error`` key would not validate."""
+    """Every Struct's object schema is closed: a success body with an ``error`` key would not validate. Decimals
+    are numbers, as encoded."""
+    _decimals_as_numbers(schemas)
     for schema in schemas.values():
         if schema.get("type") == "object" and "properties" in schema:
             schema.setdefault("additionalProperties", False)

@@ -1,4 +1,4 @@
-"""Every response body the server sends, in one place: envelopes, errors and the Kraken wire shapes.
+"""The Kraken response bodies: envelopes, errors and the Kraken wire shapes (the admin API's: ``admin_render.py``).
 
 Rules (SPEC §1.1):
 - Success: HTTP 200, ``result``/``serverTime`` plus payload, and never an ``error`` key.
