@@ -1,8 +1,11 @@
 """The ``levpref`` command: serve, demo, and the operator's tools (SPEC §4).
 
 Rules:
+- The commands are one table, ``COMMANDS``: a row per command (its words, help line, the function that runs it,
+  its own arguments as data), and the parser is derived from it; adding a command is a row and its function.
 - Every setting of ``Config`` is a flag here and a ``LEVPREF_*`` variable, built from the dataclass's fields, so
-  none can be missing: ``serve`` and ``demo`` take them all, the other commands the database's.
+  none can be missing: ``serve`` takes them all, ``demo`` all but ``--scenario`` (it makes its own world), the
+  other commands the database's.
 - The tools (``commands.py``) act on the database directly (no server needed), on the same default database as
   ``serve`` and ``demo``.
 - An operator's mistake is one line on stderr (``levpref: …``) and exit status 2, never a traceback.
@@ -13,10 +16,10 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from collections.abc import Callable
-from dataclasses import fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import psycopg
 
@@ -61,130 +64,221 @@ def _setting_flags(p: argparse.ArgumentParser, *, server: bool, skip: tuple[str,
             group.add_argument(flag, choices=f.metadata.get("choices"), metavar=f.metadata.get("metavar"), help=text)
 
 
-# --- the parser -------------------------------------------------------------------------------------------------
+# --- the command table ------------------------------------------------------------------------------------------
+
+
+Runner: TypeAlias = Callable[[argparse.Namespace], int]  # its exit status
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a command: a positional (``account``) or a flag (``--limit``), with argparse's options."""
+
+    name: str
+    help: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def arg(name: str, text: str, **options: Any) -> Arg:
+    """``Arg`` with argparse's keywords as keywords: ``arg("--limit", "entries to show", default="100")``."""
+    return Arg(name, text, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command: its words (``("accounts", "show")``), help line, the function that runs it, its own arguments,
+    and which settings it takes as flags (``store``: the database's; ``server``: all, less ``skip``)."""
+
+    path: tuple[str, ...]
+    help: str
+    run: Runner
+    args: tuple[Arg, ...] = ()
+    settings: Literal["store", "server"] = "store"
+    skip: tuple[str, ...] = ()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    serve(commands.config_of(args))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    serve(commands.config_of(args, scenario=demo_scenario()), demo=True)
+    return 0
+
+
+ACCOUNT = arg("account", "the account id")
+SYMBOL = arg("symbol", "the contract")
+
+GROUPS: Mapping[str, str] = {  # the first word of the two-word commands, with its help line
+    "scenario": "load or export the whole world",
+    "accounts": "list, create, (de)activate or show accounts",
+    "keys": "list, create or revoke API keys",
+    "positions": "set or delete a position",
+}
+
+# In ``levpref --help`` order; a group is listed where its first command is.
+COMMANDS: tuple[Command, ...] = (
+    Command(("serve",), "run the server", _serve, settings="server"),
+    Command(
+        ("demo",),
+        "run the server on a fresh demo world, printing a key for each account",
+        _demo,
+        settings="server",
+        skip=("scenario",),
+    ),
+    Command(("migrate",), "create or update the database's tables", commands.migrate),
+    Command(
+        ("admin-token",),
+        "say whether an admin token is set; --rotate replaces it",
+        commands.admin_token,
+        args=(arg("--rotate", "store a new admin token and print it (once)", action="store_true"),),
+    ),
+    Command(
+        ("scenario", "load"),
+        "replace the world with a scenario file; prints its keys and counts",
+        commands.scenario_load,
+        args=(arg("file", "a scenario file, TOML or JSON"),),
+    ),
+    Command(
+        ("scenario", "export"),
+        "print the world as a scenario (or write it to FILE)",
+        commands.scenario_export,
+        args=(
+            arg("file", "where to write it (default: stdout)", nargs="?"),
+            arg("--with-secrets", "include the API key secrets (a backup)", action="store_true"),
+        ),
+    ),
+    Command(("accounts", "list"), "list every account with its active flag", commands.accounts_list),
+    Command(
+        ("accounts", "add"),
+        "create an account (an error if it exists)",
+        commands.accounts_add,
+        args=(arg("--inactive", "create it inactive", action="store_true"), ACCOUNT),
+    ),
+    Command(("accounts", "activate"), "activate an existing account", commands.accounts_activate, args=(ACCOUNT,)),
+    Command(
+        ("accounts", "deactivate"), "deactivate an existing account", commands.accounts_deactivate, args=(ACCOUNT,)
+    ),
+    Command(
+        ("accounts", "show"),
+        "an account: active flag, margin, positions, preferences, public keys",
+        commands.accounts_show,
+        args=(ACCOUNT,),
+    ),
+    Command(
+        ("keys", "list"),
+        "an account's keys (public part, access, budget, revoked)",
+        commands.keys_list,
+        args=(ACCOUNT,),
+    ),
+    Command(
+        ("keys", "create"),
+        "create a key; prints its public key and secret (once)",
+        commands.keys_create,
+        args=(
+            ACCOUNT,
+            arg("--read-only", "a read-only key (default: full access)", action="store_true"),
+            arg("--rate-budget", "rate budget; default 500", type=int, default=500, metavar="N"),
+            arg("--expires-ms", "expiry, milliseconds since the epoch", type=int, metavar="MS"),
+        ),
+    ),
+    Command(("keys", "revoke"), "revoke a key", commands.keys_revoke, args=(arg("public", "the key's public part"),)),
+    Command(
+        ("collateral",),
+        "set an account's collateral balance in a currency",
+        commands.collateral,
+        args=(
+            ACCOUNT,
+            arg("currency", "a collateral currency (see prices)"),
+            arg("quantity", "the balance, a plain decimal"),
+        ),
+    ),
+    Command(
+        ("prices",),
+        "list a collateral currency with its USD price and haircut",
+        commands.prices,
+        args=(
+            arg("currency", "the currency code"),
+            arg("price", "its price in USD"),
+            arg("--haircut", "its haircut, from 0 to 1; default 0", default="0"),
+        ),
+    ),
+    Command(
+        ("positions", "set"),
+        "open or replace a position",
+        commands.position_set,
+        args=(
+            ACCOUNT,
+            SYMBOL,
+            arg("size", "signed size in contracts (< 0 is short)"),
+            arg("entry_price", "the entry price"),
+        ),
+    ),
+    Command(("positions", "delete"), "delete a position", commands.position_delete, args=(ACCOUNT, SYMBOL)),
+    Command(("marks",), "set a contract's mark price", commands.marks, args=(SYMBOL, arg("price", "its mark price"))),
+    Command(
+        ("instruments",),
+        "load instruments from a saved Kraken GET /instruments JSON file",
+        commands.instruments,
+        args=(arg("file", "the saved JSON answer"),),
+    ),
+    Command(("rotate-master-key",), "re-seal every API secret under a new master key", commands.rotate_master_key),
+    Command(
+        ("audit",),
+        "print the audit log, newest first",
+        commands.audit,
+        args=(
+            arg("account", "only this account's entries", nargs="?"),
+            arg("--limit", "entries to show, 1 to 1000; default 100", default="100"),
+        ),
+    ),
+)
+
+
+# --- the parser, derived from the table -------------------------------------------------------------------------
+
+# argparse's (non-public) type for a parser's list of subcommands
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``levpref`` parser: one subparser per row of ``COMMANDS``, under its group's for a two-word command."""
     parser = argparse.ArgumentParser(prog="levpref", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"levpref {_version()}", help="print the version")
-    sub = parser.add_subparsers(
+    top = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", help="one of these (levpref COMMAND --help shows its flags)"
     )
-
-    def command(name: str, text: str, run: Callable[[argparse.Namespace], int] | None, parent: Any = sub) -> Any:
-        p = parent.add_parser(name, help=text, description=text)
-        if run is not None:
-            p.set_defaults(run=run)
-        return p
-
-    serve_p = command("serve", "run the server", _serve)
-    _setting_flags(serve_p, server=True)
-    demo_p = command("demo", "run the server on a fresh demo world, printing a key for each account", _demo)
-    _setting_flags(demo_p, server=True, skip=("scenario",))
-
-    _setting_flags(command("migrate", "create or update the database's tables", commands.migrate), server=False)
-    token = command("admin-token", "say whether an admin token is set; --rotate replaces it", commands.admin_token)
-    token.add_argument("--rotate", action="store_true", help="store a new admin token and print it (once)")
-    _setting_flags(token, server=False)
-
-    scenario = command("scenario", "load or export the whole world", None).add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="one of these"
-    )
-    load = command(
-        "load", "replace the world with a scenario file; prints its keys and counts", commands.scenario_load, scenario
-    )
-    load.add_argument("file", help="a scenario file, TOML or JSON")
-    export = command(
-        "export", "print the world as a scenario (or write it to FILE)", commands.scenario_export, scenario
-    )
-    export.add_argument("file", nargs="?", help="where to write it (default: stdout)")
-    export.add_argument("--with-secrets", action="store_true", help="include the API key secrets (a backup)")
-    for p in (load, export):
-        _setting_flags(p, server=False)
-
-    accounts = command("accounts", "list, create, (de)activate or show accounts", None).add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="one of these"
-    )
-    _setting_flags(
-        command("list", "list every account with its active flag", commands.accounts_list, accounts), server=False
-    )
-    add = command("add", "create an account (an error if it exists)", commands.accounts_add, accounts)
-    add.add_argument("--inactive", action="store_true", help="create it inactive")
-    activate = command("activate", "activate an existing account", commands.accounts_activate, accounts)
-    deactivate = command("deactivate", "deactivate an existing account", commands.accounts_deactivate, accounts)
-    show = command(
-        "show", "an account: active flag, margin, positions, preferences, public keys", commands.accounts_show, accounts
-    )
-    for p in (add, activate, deactivate, show):
-        p.add_argument("account", help="the account id")
-        _setting_flags(p, server=False)
-
-    keys = command("keys", "list, create or revoke API keys", None).add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="one of these"
-    )
-    listing = command("list", "an account's keys (public part, access, budget, revoked)", commands.keys_list, keys)
-    listing.add_argument("account", help="the account id")
-    create = command("create", "create a key; prints its public key and secret (once)", commands.keys_create, keys)
-    create.add_argument("account", help="the account id")
-    create.add_argument("--read-only", action="store_true", help="a read-only key (default: full access)")
-    create.add_argument("--rate-budget", type=int, default=500, metavar="N", help="rate budget; default 500")
-    create.add_argument("--expires-ms", type=int, metavar="MS", help="expiry, milliseconds since the epoch")
-    revoke = command("revoke", "revoke a key", commands.keys_revoke, keys)
-    revoke.add_argument("public", help="the key's public part")
-    for p in (listing, create, revoke):
-        _setting_flags(p, server=False)
-
-    col = command("collateral", "set an account's collateral balance in a currency", commands.collateral)
-    col.add_argument("account", help="the account id")
-    col.add_argument("currency", help="a collateral currency (see prices)")
-    col.add_argument("quantity", help="the balance, a plain decimal")
-    _setting_flags(col, server=False)
-
-    prices = command("prices", "list a collateral currency with its USD price and haircut", commands.prices)
-    prices.add_argument("currency", help="the currency code")
-    prices.add_argument("price", help="its price in USD")
-    prices.add_argument("--haircut", default="0", help="its haircut, from 0 to 1; default 0")
-    _setting_flags(prices, server=False)
-
-    positions = command("positions", "set or delete a position", None).add_subparsers(
-        dest="action", required=True, metavar="ACTION", help="one of these"
-    )
-    pos_set = command("set", "open or replace a position", commands.position_set, positions)
-    pos_delete = command("delete", "delete a position", commands.position_delete, positions)
-    for p in (pos_set, pos_delete):
-        p.add_argument("account", help="the account id")
-        p.add_argument("symbol", help="the contract")
-    pos_set.add_argument("size", help="signed size in contracts (< 0 is short)")
-    pos_set.add_argument("entry_price", help="the entry price")
-    for p in (pos_set, pos_delete):
-        _setting_flags(p, server=False)
-
-    marks = command("marks", "set a contract's mark price", commands.marks)
-    marks.add_argument("symbol", help="the contract")
-    marks.add_argument("price", help="its mark price")
-    _setting_flags(marks, server=False)
-
-    inst = command(
-        "instruments", "load instruments from a saved Kraken GET /instruments JSON file", commands.instruments
-    )
-    inst.add_argument("file", help="the saved JSON answer")
-    _setting_flags(inst, server=False)
-
-    rotate = command("rotate-master-key", "re-seal every API secret under a new master key", commands.rotate_master_key)
-    _setting_flags(rotate, server=False)
-
-    audit = command("audit", "print the audit log, newest first", commands.audit)
-    audit.add_argument("account", nargs="?", help="only this account's entries")
-    audit.add_argument("--limit", default="100", help="entries to show, 1 to 1000; default 100")
-    _setting_flags(audit, server=False)
+    groups: dict[str, Subparsers] = {}
+    for command in COMMANDS:
+        *group, name = command.path
+        under = _group(top, groups, group[0]) if group else top
+        _add_command(under, name, command)
     return parser
+
+
+def _group(top: Subparsers, groups: dict[str, Subparsers], name: str) -> Subparsers:
+    """The subcommands of group ``name``, made on first use (so it is listed where its first command is)."""
+    if name not in groups:
+        parser = top.add_parser(name, help=GROUPS[name], description=GROUPS[name])
+        groups[name] = parser.add_subparsers(dest="action", required=True, metavar="ACTION", help="one of these")
+    return groups[name]
+
+
+def _add_command(under: Subparsers, name: str, command: Command) -> None:
+    """The command's parser: its arguments, then its settings as flags (so ``--help`` lists its own first)."""
+    parser = under.add_parser(name, help=command.help, description=command.help)
+    parser.set_defaults(run=command.run)
+    for a in command.args:
+        parser.add_argument(a.name, help=a.help, **a.options)
+    _setting_flags(parser, server=command.settings == "server", skip=command.skip)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_attach_dash_values(parser, sys.argv[1:] if argv is None else argv))
     try:
-        run: Callable[[argparse.Namespace], int] = args.run
+        run: Runner = args.run
         return run(args)
     except KeyboardInterrupt:
         return 130
@@ -219,19 +313,6 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror.lower()}"
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-# --- serving ----------------------------------------------------------------------------------------------------
-
-
-def _serve(args: argparse.Namespace) -> int:
-    serve(commands.config_of(args))
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    serve(commands.config_of(args, scenario=demo_scenario()), demo=True)
-    return 0
 
 
 if __name__ == "__main__":

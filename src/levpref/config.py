@@ -93,6 +93,7 @@ class Config:
         return config
 
     def validate(self) -> None:
+        """Refuse the first setting out of its bounds (checked in a fixed order), naming it."""
         if not (self.is_sqlite or self.database_url.startswith(("postgresql://", "postgres://"))):
             raise ValueError("database URL must be sqlite:///PATH or postgresql://…")
         if self.is_sqlite and not self.sqlite_path:
@@ -104,34 +105,13 @@ class Config:
                 f"the admin token (--admin-token, LEVPREF_ADMIN_TOKEN) must be at least {MIN_ADMIN_TOKEN} characters, "
                 f"this one has {len(self.admin_token)}; leave it out to have one generated"
             )
-        if not 1 <= self.workers <= 64:
+        if not 1 <= self.workers <= 64:  # not in _BOUNDS: checked before the synchronous mode, as always
             raise ValueError("workers must be between 1 and 64")
         if self.sqlite_synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError("sqlite synchronous must be NORMAL, FULL or EXTRA (never below NORMAL)")
-        if not 1 <= self.pg_pool_size <= 1000:
-            raise ValueError("pg pool size must be between 1 and 1000")
-        if not 1 <= self.nonce_window <= 100_000:
-            raise ValueError("nonce window must be between 1 and 100000")
-        if not 1 <= self.failed_auth_limit <= 1_000_000:
-            raise ValueError("failed auth limit must be between 1 and 1000000")
-        if not 1024 <= self.max_body <= 1024**3:
-            raise ValueError("max body must be between 1024 and 1073741824")
-        if not 1024 <= self.max_header_bytes <= 16 * 1024 * 1024:
-            raise ValueError("max header bytes must be between 1024 and 16777216")
-        if not 1 <= self.read_timeout <= 3600:
-            raise ValueError("read timeout must be between 1 and 3600 seconds")
-        if not 1024 * 1024 <= self.sqlite_wal_limit <= 1024**4:
-            raise ValueError("sqlite WAL limit must be between 1 MiB and 1 TiB")
-        if not 1 <= self.trusted_hops <= 16:
-            raise ValueError("trusted hops must be between 1 and 16")
-        if not 1 <= self.max_connections_per_ip <= 1_000_000:
-            raise ValueError("max connections per IP must be between 1 and 1000000")
-        if not 1 <= self.idle_timeout <= 3600:
-            raise ValueError("idle timeout must be between 1 and 3600 seconds")
-        if not 1 <= self.max_requests_in_progress <= 1_000_000:
-            raise ValueError("max requests in progress must be between 1 and 1000000")
-        if not 8 <= self.max_headers <= 10_000:
-            raise ValueError("max headers must be between 8 and 10000")
+        for name, low, high, message in _BOUNDS:
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(message)
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         if self.log_format not in LOG_FORMATS:
@@ -161,6 +141,23 @@ class Config:
             if value is not None:
                 out[f"LEVPREF_{f.name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
+
+
+# The integer settings' bounds, in the order they are checked: (field, lowest, highest, the refusal).
+_BOUNDS: tuple[tuple[str, int, int, str], ...] = (
+    ("pg_pool_size", 1, 1000, "pg pool size must be between 1 and 1000"),
+    ("nonce_window", 1, 100_000, "nonce window must be between 1 and 100000"),
+    ("failed_auth_limit", 1, 1_000_000, "failed auth limit must be between 1 and 1000000"),
+    ("max_body", 1024, 1024**3, "max body must be between 1024 and 1073741824"),
+    ("max_header_bytes", 1024, 16 * 1024 * 1024, "max header bytes must be between 1024 and 16777216"),
+    ("read_timeout", 1, 3600, "read timeout must be between 1 and 3600 seconds"),
+    ("sqlite_wal_limit", 1024 * 1024, 1024**4, "sqlite WAL limit must be between 1 MiB and 1 TiB"),
+    ("trusted_hops", 1, 16, "trusted hops must be between 1 and 16"),
+    ("max_connections_per_ip", 1, 1_000_000, "max connections per IP must be between 1 and 1000000"),
+    ("idle_timeout", 1, 3600, "idle timeout must be between 1 and 3600 seconds"),
+    ("max_requests_in_progress", 1, 1_000_000, "max requests in progress must be between 1 and 1000000"),
+    ("max_headers", 8, 10_000, "max headers must be between 8 and 10000"),
+)
 
 
 def default_database_url(env: Mapping[str, str]) -> str:

@@ -2,25 +2,50 @@
 
 Rules:
 - Every refusal the server can give is a class here; the class carries its wire code as class data.
-- Nothing here knows HTTP. ``KrakenError`` subclasses render as Kraken's shape A (HTTP 200,
-  ``{"result":"error","error":code}``); ``BusinessError`` subclasses as shape B (HTTP 500,
-  ``{"status":"INTERNAL_SERVER_ERROR","errors":[{"code":n,"message":m}]}``). The HTTP edge owns that mapping.
+- Nothing here knows HTTP. A class's **shape** (its place in the tree below) says how the edge renders it:
+  ``KrakenError`` as Kraken's shape A (HTTP 200, ``{"result":"error","error":code}``), ``BusinessError`` as shape B
+  (HTTP 500, ``{"status":"INTERNAL_SERVER_ERROR","errors":[{"code":n,"message":m}]}``), ``AdminError`` as the admin
+  API's ``{"error","detail"}``. The edge has one renderer per shape and finds it by walking the class's MRO.
+- A Kraken refusal's **category** (a second base) says what of the refused request commits (SPEC §2.2, §2.3):
+  ``GateRefusal`` — the request was not let in: only what the gate charged commits (a failed authentication's
+  buckets; a nonce that passed the window); ``EndpointRefusal`` — the endpoint refused a request that was let in:
+  its rate charge and its nonce commit, nothing else. Every class raised by a Kraken use case has exactly one.
+- ``tests/unit/test_errors.py`` checks that the tree and the category lists drawn here are the classes' real bases.
 
-::
+The shapes (each line: a class, then its subclasses indented under it)::
 
     LevprefError
-    ├── KrakenError                  shape A, one per Kraken error string
-    │   ├── AuthenticationError, AccountInactive, ApiLimitExceeded (FailedAuthLimitExceeded),
-    │   ├── InvalidArgument (LeverageAboveCap),
-    │   ├── RequiredArgumentMissing, MarketUnavailable, NonceBelowThreshold, NonceDuplicate,
-    │   └── NotFound, ServerError
-    ├── BusinessError                shape B, numbered
-    │   ├── ContractDoesNotExist 87, ContractNotMultiCollateral 88, WouldCauseLiquidation 41,
-    │   └── InsufficientMargin 92, CurrencyDoesNotExist 89, CurrencyNotEnabledForMultiCollateral 90
-    └── AdminError                   the admin API's JSON errors: AdminBadRequest (InvalidInput), AdminUnauthorized,
-                                     AdminNotFound, AdminRateLimited
-        └── AdminBadRequest
-            └── InvalidInput "invalid"   input that does not decode into its typed value (``ScenarioError``)
+        KrakenError
+            AuthenticationError
+            AccountInactive
+            ApiLimitExceeded
+                FailedAuthLimitExceeded
+            NonceBelowThreshold
+            NonceDuplicate
+            InvalidArgument
+                LeverageAboveCap
+            RequiredArgumentMissing
+            MarketUnavailable
+            NotFound
+            ServerError
+        BusinessError
+            ContractDoesNotExist
+            ContractNotMultiCollateral
+            WouldCauseLiquidation
+            InsufficientMargin
+            CurrencyDoesNotExist
+            CurrencyNotEnabledForMultiCollateral
+        AdminError
+            AdminBadRequest
+                InvalidInput
+            AdminUnauthorized
+            AdminNotFound
+            AdminRateLimited
+
+The categories (each class listed is a direct subclass)::
+
+    GateRefusal: AuthenticationError, AccountInactive, ApiLimitExceeded, NonceBelowThreshold, NonceDuplicate
+    EndpointRefusal: InvalidArgument, RequiredArgumentMissing, MarketUnavailable, NotFound, BusinessError
 """
 
 from __future__ import annotations
@@ -32,21 +57,31 @@ class LevprefError(Exception):
     """Base of every error levpref raises on purpose."""
 
 
+class GateRefusal(LevprefError):
+    """Category: the request was not let in (authentication, nonce, rate budget, inactive account). What the gate
+    charged on the way commits; nothing else does."""
+
+
+class EndpointRefusal(LevprefError):
+    """Category: the endpoint refused a request the gate let in. Its rate charge and nonce commit; the endpoint
+    decides before it writes, so nothing else is written."""
+
+
 class KrakenError(LevprefError):
     """A generic Kraken error string (shape A)."""
 
     code: ClassVar[str] = "unknownError"
 
 
-class AuthenticationError(KrakenError):
+class AuthenticationError(KrakenError, GateRefusal):
     code = "authenticationError"
 
 
-class AccountInactive(KrakenError):
+class AccountInactive(KrakenError, GateRefusal):
     code = "accountInactive"
 
 
-class ApiLimitExceeded(KrakenError):
+class ApiLimitExceeded(KrakenError, GateRefusal):
     code = "apiLimitExceeded"
 
 
@@ -54,7 +89,7 @@ class FailedAuthLimitExceeded(ApiLimitExceeded):
     """Too many failed authentications from one client IP or against one key (answered as apiLimitExceeded)."""
 
 
-class InvalidArgument(KrakenError):
+class InvalidArgument(KrakenError, EndpointRefusal):
     code = "invalidArgument"
 
 
@@ -62,23 +97,23 @@ class LeverageAboveCap(InvalidArgument):
     """A ``maxLeverage`` above the cap of the contract's margin schedule at the current notional (SPEC §3.3)."""
 
 
-class RequiredArgumentMissing(KrakenError):
+class RequiredArgumentMissing(KrakenError, EndpointRefusal):
     code = "requiredArgumentMissing"
 
 
-class MarketUnavailable(KrakenError):
+class MarketUnavailable(KrakenError, EndpointRefusal):
     code = "marketUnavailable"
 
 
-class NonceBelowThreshold(KrakenError):
+class NonceBelowThreshold(KrakenError, GateRefusal):
     code = "nonceBelowThreshold"
 
 
-class NonceDuplicate(KrakenError):
+class NonceDuplicate(KrakenError, GateRefusal):
     code = "nonceDuplicate"
 
 
-class NotFound(KrakenError):
+class NotFound(KrakenError, EndpointRefusal):
     code = "notFound"
 
 
@@ -86,7 +121,7 @@ class ServerError(KrakenError):
     code = "Server Error"
 
 
-class BusinessError(LevprefError):
+class BusinessError(EndpointRefusal):
     """A numbered refusal of the preference endpoints (shape B)."""
 
     number: ClassVar[int] = 0
@@ -160,6 +195,3 @@ class InvalidInput(AdminBadRequest):
     """Input refused by the strict input rules (SPEC §4): ``detail`` is ``field.path: what was expected``."""
 
     code = "invalid"
-
-
-ScenarioError = InvalidInput  # its former name: a scenario that cannot be loaded, nothing of it applied

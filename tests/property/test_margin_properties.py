@@ -9,15 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from levpref.adapters.jsonwire import money as wire_money
+from levpref.domain.liquidation import liquidation_price
 from levpref.domain.margin import (
     CollateralBalance,
     MarginAccount,
     Outcome,
     Position,
+    PositionSums,
     allocation_for,
     decide_leverage_change,
     flex_summary,
 )
+from levpref.domain.preferences import CROSS, Isolated, MarginMode
 from tests.unit.test_worked_examples import ETH, XBT
 
 SYMBOLS = ("PF_XBTUSD", "PF_ETHUSD", "PF_SOLUSD", "PF_XRPUSD")
@@ -27,7 +30,7 @@ def money(low: int, high: int, places: int = 2) -> st.SearchStrategy[Decimal]:
     return st.decimals(min_value=low, max_value=high, places=places, allow_nan=False, allow_infinity=False)
 
 
-leverages = st.one_of(st.none(), money(1, 50, 2))
+modes: st.SearchStrategy[MarginMode] = st.one_of(st.just(CROSS), money(1, 50, 2).map(Isolated))
 
 
 @st.composite
@@ -54,9 +57,9 @@ def accounts(draw: st.DrawFn) -> MarginAccount:
 
 
 @settings(max_examples=400)
-@given(accounts(), st.sampled_from(SYMBOLS), leverages)
-def test_no_change_creates_or_destroys_equity(account: MarginAccount, symbol: str, leverage: Decimal | None) -> None:
-    decision = decide_leverage_change(account, symbol, leverage)
+@given(accounts(), st.sampled_from(SYMBOLS), modes)
+def test_no_change_creates_or_destroys_equity(account: MarginAccount, symbol: str, mode: MarginMode) -> None:
+    decision = decide_leverage_change(account, symbol, mode)
     expected = account.collateral_value + account.unrealized_pnl
     assert account.total_equity() == expected
     assert decision.after.total_equity() == expected
@@ -82,11 +85,11 @@ def _reference_outcome(account: MarginAccount, after: MarginAccount, symbol: str
 
 
 @settings(max_examples=400)
-@given(accounts(), st.sampled_from(SYMBOLS), leverages)
+@given(accounts(), st.sampled_from(SYMBOLS), modes)
 def test_an_accepted_change_leaves_no_pool_it_worsened_below_maintenance_and_cross_available_non_negative_or_raised(
-    account: MarginAccount, symbol: str, leverage: Decimal | None
+    account: MarginAccount, symbol: str, mode: MarginMode
 ) -> None:
-    decision = decide_leverage_change(account, symbol, leverage)
+    decision = decide_leverage_change(account, symbol, mode)
     if decision.outcome is Outcome.ACCEPTED and account.position(symbol) is not None:
         cross = decision.after.cross_pool()
         assert cross.available >= 0 or cross.available >= decision.available_before
@@ -102,14 +105,14 @@ def test_an_accepted_change_leaves_no_pool_it_worsened_below_maintenance_and_cro
 
 
 @settings(max_examples=300)
-@given(accounts(), st.sampled_from(SYMBOLS), leverages, st.randoms(use_true_random=False))
+@given(accounts(), st.sampled_from(SYMBOLS), modes, st.randoms(use_true_random=False))
 def test_the_decision_does_not_depend_on_the_order_of_positions(
-    account: MarginAccount, symbol: str, leverage: Decimal | None, random: object
+    account: MarginAccount, symbol: str, mode: MarginMode, random: object
 ) -> None:
     shuffled = list(account.positions)
     random.shuffle(shuffled)  # type: ignore[attr-defined]
     other = MarginAccount(account.collateral, tuple(shuffled))
-    first, second = decide_leverage_change(account, symbol, leverage), decide_leverage_change(other, symbol, leverage)
+    first, second = decide_leverage_change(account, symbol, mode), decide_leverage_change(other, symbol, mode)
     assert (first.outcome, first.allocated_after, first.available_after) == (
         second.outcome,
         second.allocated_after,
@@ -118,13 +121,13 @@ def test_the_decision_does_not_depend_on_the_order_of_positions(
 
 
 @settings(max_examples=300)
-@given(accounts(), leverages)
+@given(accounts(), modes)
 def test_a_change_on_a_contract_without_a_position_never_fails_for_margin_reasons(
-    account: MarginAccount, leverage: Decimal | None
+    account: MarginAccount, mode: MarginMode
 ) -> None:
     free = [s for s in SYMBOLS if account.position(s) is None]
     for symbol in free:
-        decision = decide_leverage_change(account, symbol, leverage)
+        decision = decide_leverage_change(account, symbol, mode)
         assert decision.outcome is Outcome.ACCEPTED
         assert decision.after == account
 
@@ -139,11 +142,11 @@ def test_allocated_margin_is_rounded_up_to_a_hundred_millionth(notional: Decimal
 
 
 @settings(max_examples=400)
-@given(accounts(), st.sampled_from(SYMBOLS), leverages)
+@given(accounts(), st.sampled_from(SYMBOLS), modes)
 def test_the_one_pass_decision_matches_the_definition_of_spec_3_4(
-    account: MarginAccount, symbol: str, leverage: Decimal | None
+    account: MarginAccount, symbol: str, mode: MarginMode
 ) -> None:
-    decision = decide_leverage_change(account, symbol, leverage)
+    decision = decide_leverage_change(account, symbol, mode)
     if account.position(symbol) is None:
         return
     assert decision.outcome is _reference_outcome(account, decision.after, symbol)
@@ -161,9 +164,9 @@ def untouched_pools(draw: st.DrawFn, taken: set[str]) -> Position:
 
 
 @settings(max_examples=300)
-@given(accounts(), st.sampled_from(SYMBOLS), leverages, st.data())
+@given(accounts(), st.sampled_from(SYMBOLS), modes, st.data())
 def test_a_pool_the_change_does_not_touch_never_changes_its_outcome(
-    account: MarginAccount, symbol: str, leverage: Decimal | None, data: st.DataObject
+    account: MarginAccount, symbol: str, mode: MarginMode, data: st.DataObject
 ) -> None:
     """Add an isolated pool elsewhere, funded by as much USD as it holds, so the cross pool is the same."""
     extra = data.draw(untouched_pools({p.symbol for p in account.positions}))
@@ -173,7 +176,7 @@ def test_a_pool_the_change_does_not_touch_never_changes_its_outcome(
         (*account.positions, extra),
     )
     assert funded.cross_pool() == account.cross_pool()
-    first, second = decide_leverage_change(account, symbol, leverage), decide_leverage_change(funded, symbol, leverage)
+    first, second = decide_leverage_change(account, symbol, mode), decide_leverage_change(funded, symbol, mode)
     assert (first.outcome, first.rule, first.failed_pool, first.allocated_after, first.cross_after) == (
         second.outcome,
         second.rule,
@@ -217,3 +220,28 @@ def test_every_accounts_figure_is_the_exact_value_rounded_half_even_once(account
         q = _exact(c.quantity)
         share = Fraction(0) if cv <= 0 or avail <= 0 else min(q, round(q * avail / cv * 10**8) / Fraction(10**8))
         assert _exact(summary.currencies[c.currency][3]) == share
+
+
+def _summarised(account: MarginAccount, symbol: str) -> MarginAccount:
+    """The account as a store that keeps sums gives it: the one position asked for, and the sums of the rest."""
+    listed = [p for p in account.positions if p.symbol == symbol]
+    rest = [p for p in account.positions if p.symbol != symbol]
+    return MarginAccount.of(account.collateral, listed, PositionSums.of(rest))
+
+
+@settings(max_examples=400)
+@given(accounts(), st.sampled_from(SYMBOLS), modes)
+def test_an_account_given_as_one_position_and_the_sums_of_the_others_decides_and_summarises_alike(
+    account: MarginAccount, symbol: str, mode: MarginMode
+) -> None:
+    summarised = _summarised(account, symbol)
+    full, short = decide_leverage_change(account, symbol, mode), decide_leverage_change(summarised, symbol, mode)
+    assert (short.outcome, short.rule, short.failed_pool) == (full.outcome, full.rule, full.failed_pool)
+    assert (short.cross_before, short.cross_after) == (full.cross_before, full.cross_after)
+    assert (short.isolated_before, short.isolated_after) == (full.isolated_before, full.isolated_after)
+    assert flex_summary(summarised) == flex_summary(account)
+    assert flex_summary(short.after) == flex_summary(full.after)
+    assert liquidation_price(summarised, symbol) == liquidation_price(account, symbol)
+    assert liquidation_price(short.after, symbol) == liquidation_price(full.after, symbol)
+    assert summarised.total_equity() == account.total_equity()
+    assert summarised.sums() == account.sums()

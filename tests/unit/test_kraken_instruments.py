@@ -8,7 +8,7 @@ import pytest
 
 from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import canonical_instrument, instrument_from_wire
-from levpref.errors import ScenarioError
+from levpref.errors import InvalidInput
 
 SAVED_RESPONSE = b"""{"result":"success","instruments":[
  {"symbol":"PF_XBTUSD","pair":"BTC:USD","base":"BTC","quote":"USD","type":"flexible_futures","tickSize":1,
@@ -82,5 +82,5 @@ def test_snake_case_scenario_instruments_become_kraken_camel_case() -> None:
     ids=["no-symbol", "flex-without-schedule", "flex-with-contract-bounds", "nan", "no-type"],
 )
 def test_instruments_that_cannot_be_margined_are_refused(raw: dict[str, object]) -> None:
-    with pytest.raises(ScenarioError):
+    with pytest.raises(InvalidInput):
         canonical_instrument(raw)

@@ -19,7 +19,7 @@ from levpref.adapters.wire.decode import convert
 from levpref.adapters.wire.numbers import InstrumentNumber, Rate, instrument_number
 from levpref.domain.instruments import MULTI_COLLATERAL_TYPE, Instrument
 from levpref.domain.schedule import MarginLevel, MarginSchedule
-from levpref.errors import ScenarioError
+from levpref.errors import InvalidInput
 from levpref.service.records import InstrumentRecord
 
 _SNAKE = re.compile(r"_([a-z])")
@@ -60,7 +60,7 @@ def camel(key: str) -> str:
 
 
 def _normalise(value: Any, path: str, key: str = "") -> Any:
-    """camelCase keys, and the numeric fields as exact Decimals (``ScenarioError`` naming the field)."""
+    """camelCase keys, and the numeric fields as exact Decimals (``InvalidInput`` naming the field)."""
     if isinstance(value, dict):
         return {camel(k): _normalise(v, f"{path}.{camel(k)}", camel(k)) for k, v in value.items()}
     if isinstance(value, list):
@@ -69,7 +69,7 @@ def _normalise(value: Any, path: str, key: str = "") -> Any:
         try:
             return instrument_number(value)
         except ValueError as exc:
-            raise ScenarioError(f"{path}: {exc}") from None
+            raise InvalidInput(f"{path}: {exc}") from None
     return value
 
 
@@ -129,9 +129,9 @@ def instrument_from_wire(data: dict[str, Any], where: str = "instrument") -> Ins
         contract_size = Decimal(str(data.get("contractSize", 1)))
         schedule = _schedule(data.get("marginLevels") or []) if kind == MULTI_COLLATERAL_TYPE else None
     except (InvalidOperation, ValueError, KeyError, TypeError) as exc:
-        raise ScenarioError(f"{where}.marginLevels: {_reason(exc)}") from None
+        raise InvalidInput(f"{where}.marginLevels: {_reason(exc)}") from None
     if contract_size <= 0:
-        raise ScenarioError(f"{where}.contractSize: expected a decimal number > 0")
+        raise InvalidInput(f"{where}.contractSize: expected a decimal number > 0")
     return Instrument(symbol, kind, bool(data.get("tradeable", True)), contract_size, schedule)
 
 

@@ -69,7 +69,9 @@ def _pool_terms(account: MarginAccount, position: Position) -> tuple[Fraction, F
         return Fraction(position.allocated_margin), Fraction(0)
     with localcontext() as ctx:
         ctx.prec = _EXACT_PRECISION
-        base, fixed = account.collateral_value, ZERO
+        others = account.others  # the sums of the positions not listed
+        base = account.collateral_value + others.cross_pnl - others.isolated_allocated
+        fixed = others.cross_maintenance
         for other in account.positions:
             if other is position:
                 continue

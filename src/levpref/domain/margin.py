@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from levpref.domain.exact import EXACT, QUANTUM, divide, divide_up, round_money
+from levpref.domain.preferences import Cross, Isolated, MarginMode
 from levpref.domain.schedule import ZERO, MarginSchedule
 
 ALLOCATION_QUANTUM = QUANTUM
@@ -117,6 +118,56 @@ class IsolatedPool:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionSums:
+    """Exact sums over a set of positions: the cross ones' ``Σ U``, ``Σ IM(N)``, ``Σ MM(N)``, and the isolated
+    ones' ``Σ A``, ``Σ U`` and ``Σ MM(N)``. The pools need no more of the positions a change does not touch, so an
+    account can be given as the positions a request looks at plus the sums of the others (``MarginAccount.others``).
+    """
+
+    cross_pnl: Decimal
+    cross_initial: Decimal
+    cross_maintenance: Decimal
+    isolated_allocated: Decimal
+    isolated_pnl: Decimal
+    isolated_maintenance: Decimal
+
+    @classmethod
+    def of(cls, positions: Iterable[Position]) -> PositionSums:
+        """The sums over ``positions``, in one pass (each position's margin computed once)."""
+        with localcontext(EXACT):
+            pnl = initial = maintenance = allocated = iso_pnl = iso_mm = ZERO
+            for p in positions:
+                exposure = p.size * p.contract_size
+                u = exposure * (p.mark_price - p.entry_price)
+                im, mm = p.schedule.margins(exposure.copy_abs() * p.mark_price)
+                a = p.allocated_margin
+                if a is None:
+                    pnl, initial, maintenance = pnl + u, initial + im, maintenance + mm
+                else:
+                    allocated, iso_pnl, iso_mm = allocated + a, iso_pnl + u, iso_mm + mm
+            return cls(pnl, initial, maintenance, allocated, iso_pnl, iso_mm)
+
+    def plus(self, other: PositionSums) -> PositionSums:
+        with localcontext(EXACT):
+            return PositionSums(
+                self.cross_pnl + other.cross_pnl, self.cross_initial + other.cross_initial,
+                self.cross_maintenance + other.cross_maintenance, self.isolated_allocated + other.isolated_allocated,
+                self.isolated_pnl + other.isolated_pnl, self.isolated_maintenance + other.isolated_maintenance,
+            )  # fmt: skip
+
+    def minus(self, other: PositionSums) -> PositionSums:
+        with localcontext(EXACT):
+            return PositionSums(
+                self.cross_pnl - other.cross_pnl, self.cross_initial - other.cross_initial,
+                self.cross_maintenance - other.cross_maintenance, self.isolated_allocated - other.isolated_allocated,
+                self.isolated_pnl - other.isolated_pnl, self.isolated_maintenance - other.isolated_maintenance,
+            )  # fmt: skip
+
+
+NO_POSITIONS = PositionSums(ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+
+
+@dataclass(frozen=True, slots=True)
 class Totals:
     """The sums of one account: ``CV``, the cross pool, ``Σ U``, ``Σ_iso A_i`` and ``Σ_iso MM(N_i)``."""
 
@@ -131,14 +182,26 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class MarginAccount:
-    """Everything the margin model needs of one account: collateral and positions (at their marks)."""
+    """Everything the margin model needs of one account: collateral and positions (at their marks).
+
+    ``positions`` may be only some of the account's positions when ``others`` holds the exact sums of the rest:
+    every pool, total and decision is then the same as with all of them listed (a store that keeps the sums lets a
+    change of one contract read one position, whatever the account's size). ``position()`` finds listed ones only.
+    """
 
     collateral: tuple[CollateralBalance, ...]
     positions: tuple[Position, ...]
+    others: PositionSums = NO_POSITIONS
 
     @classmethod
-    def of(cls, collateral: Iterable[CollateralBalance], positions: Iterable[Position]) -> MarginAccount:
-        return cls(tuple(collateral), tuple(positions))
+    def of(
+        cls, collateral: Iterable[CollateralBalance], positions: Iterable[Position], others: PositionSums = NO_POSITIONS
+    ) -> MarginAccount:
+        return cls(tuple(collateral), tuple(positions), others)
+
+    def sums(self) -> PositionSums:
+        """The sums over every position of the account, listed or not."""
+        return PositionSums.of(self.positions).plus(self.others)
 
     @property
     def balance_value(self) -> Decimal:
@@ -156,7 +219,7 @@ class MarginAccount:
     def unrealized_pnl(self) -> Decimal:
         """``Σ U`` over every position."""
         with localcontext(EXACT):
-            return sum((p.unrealized_pnl for p in self.positions), ZERO)
+            return sum((p.unrealized_pnl for p in self.positions), self.others.cross_pnl + self.others.isolated_pnl)
 
     def position(self, symbol: str) -> Position | None:
         return next((p for p in self.positions if p.symbol == symbol), None)
@@ -167,27 +230,16 @@ class MarginAccount:
         return CrossPool(totals.cross_equity, totals.cross_initial, totals.cross_maintenance)
 
     def totals(self) -> Totals:
-        """Every sum the model needs, in one pass over the positions (each position's margin computed once)."""
+        """Every sum the model needs, in one pass over the listed positions (each position's margin computed once)."""
         with localcontext(EXACT):
             cv = ZERO
             for c in self.collateral:
                 cv += c.quantity * c.price * (1 - c.haircut)
-            equity, initial, maintenance, unrealized, allocated, isolated_mm = cv, ZERO, ZERO, ZERO, ZERO, ZERO
-            for p in self.positions:
-                exposure = p.size * p.contract_size
-                pnl = exposure * (p.mark_price - p.entry_price)
-                im, mm = p.schedule.margins(exposure.copy_abs() * p.mark_price)
-                unrealized += pnl
-                a = p.allocated_margin
-                if a is None:
-                    equity += pnl
-                    initial += im
-                    maintenance += mm
-                else:
-                    equity -= a
-                    allocated += a
-                    isolated_mm += mm
-            return Totals(cv, equity, initial, maintenance, unrealized, allocated, isolated_mm)
+            s = self.sums()
+            return Totals(
+                cv, cv + s.cross_pnl - s.isolated_allocated, s.cross_initial, s.cross_maintenance,
+                s.cross_pnl + s.isolated_pnl, s.isolated_allocated, s.isolated_maintenance,
+            )  # fmt: skip
 
     def isolated_pools(self) -> tuple[IsolatedPool, ...]:
         return tuple(
@@ -199,7 +251,8 @@ class MarginAccount:
     def total_equity(self) -> Decimal:
         """Cross equity plus every isolated equity; always ``CV + Σ U``."""
         with localcontext(EXACT):
-            return self.cross_pool().equity + sum((pool.equity for pool in self.isolated_pools()), ZERO)
+            unlisted = self.others.isolated_allocated + self.others.isolated_pnl
+            return self.cross_pool().equity + sum((pool.equity for pool in self.isolated_pools()), unlisted)
 
     def with_allocation(self, symbol: str, allocated_margin: Decimal | None) -> MarginAccount:
         positions = tuple(
@@ -208,7 +261,7 @@ class MarginAccount:
             else p
             for p in self.positions
         )
-        return MarginAccount(self.collateral, positions)
+        return MarginAccount(self.collateral, positions, self.others)
 
 
 class Outcome(enum.Enum):
@@ -280,8 +333,8 @@ def _slack(equity: Decimal, maintenance: Decimal) -> Decimal:
     return EXACT.subtract(equity, maintenance)
 
 
-def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: Decimal | None) -> MarginDecision:
-    """Decide a change of ``symbol`` to isolated at ``max_leverage`` (or to cross when ``None``), SPEC §3.4.
+def decide_leverage_change(account: MarginAccount, symbol: str, mode: MarginMode) -> MarginDecision:
+    """Decide a change of ``symbol`` to ``mode`` (cross, or isolated at a leverage ``L``), SPEC §3.4.
 
     The change moves one position between pools: out of its pool before (cross: ``−U, −IM(N), −MM(N)``;
     isolated: ``+A`` back to cross equity) and into its pool after (cross: ``+U, +IM(N), +MM(N)``; isolated at
@@ -306,13 +359,13 @@ def decide_leverage_change(account: MarginAccount, symbol: str, max_leverage: De
         else:
             equity += allocated_before
             isolated_before = IsolatedPool(symbol, allocated_before, pnl, mm)
-        allocated_after = None if max_leverage is None else allocation_for(position.notional, max_leverage)
-        if allocated_after is None:
-            equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
-            isolated_after = None
-        else:
-            equity -= allocated_after
-            isolated_after = IsolatedPool(symbol, allocated_after, pnl, mm)
+        match mode:
+            case Cross():
+                allocated_after, isolated_after = None, None
+                equity, initial, maintenance = equity + pnl, initial + im, maintenance + mm
+            case Isolated(leverage):
+                allocated_after = allocation_for(position.notional, leverage)
+                equity, isolated_after = equity - allocated_after, IsolatedPool(symbol, allocated_after, pnl, mm)
         cross_after = CrossPool(equity, initial, maintenance)
         outcome, rule, failed = _judge(cross_before, cross_after, isolated_before, isolated_after)
         return MarginDecision(
@@ -345,7 +398,7 @@ def _judge(
 
 
 def is_liquidatable(account: MarginAccount) -> bool:
-    """Whether any pool has equity below its maintenance margin."""
+    """Whether any pool has equity below its maintenance margin (of the isolated pools: the listed ones)."""
     cross = account.cross_pool()
     if cross.equity < cross.maintenance_margin:
         return True
@@ -406,6 +459,7 @@ def _available_share(quantity: Decimal, available: Decimal, collateral_value: De
 
 __all__ = [
     "CROSS",
+    "NO_POSITIONS",
     "CollateralBalance",
     "CrossPool",
     "FlexSummary",
@@ -414,6 +468,7 @@ __all__ = [
     "MarginDecision",
     "Outcome",
     "Position",
+    "PositionSums",
     "Rule",
     "allocation_for",
     "decide_leverage_change",

@@ -17,6 +17,7 @@ from typing import Any
 
 from levpref.domain.exact import EXACT
 from levpref.domain.margin import FlexSummary, allocation_for, flex_summary
+from levpref.domain.preferences import Isolated
 from levpref.errors import AdminNotFound, InvalidInput
 from levpref.ratelimit import Bucket
 from levpref.service.accounts import load_account, require_multi_collateral
@@ -128,20 +129,9 @@ class AdminService:
         (SPEC §2.2) unless the scenario sets ``reset_nonces``.
         """
         scenario = check_scenario(scenario)
-        issued: list[IssuedKey] = []
-        keys: list[ApiKeyRecord] = []
-        for account in scenario.accounts:
-            for given in account.keys:
-                key = given if given.public is not None else self._generated(given)
-                keys.append(self._key_record(account.id, key, now_ms))
-                issued.append(IssuedKey(account.id, str(key.public), str(key.secret), key.access))
-        secrets = {k.public: base64.b64decode(k.secret) for k in issued}
+        keys, issued = self._keys_of(scenario, now_ms)
         async with self._store.transaction() as tx:
-            old = dict(await tx.all_key_secrets())
-            keep = set() if scenario.reset_nonces else {
-                public for public, sealed in old.items()
-                if public in secrets and self._secrets.open(public, sealed) == secrets[public]
-            }  # fmt: skip
+            keep = await self._unchanged_keys(tx, issued) if not scenario.reset_nonces else set()
             await tx.replace_world([(a.id, a.active) for a in scenario.accounts], keys, keep)
             for inst in scenario.instruments:
                 await tx.upsert_instrument(inst.instrument.symbol, inst.raw)
@@ -153,16 +143,29 @@ class AdminService:
                 await self._load_account(tx, account)
                 if on_account is not None:
                     on_account()  # progress, for a caller that shows it
-            await tx.add_audit(
-                self._audit(
-                    WORLD,
-                    "load_scenario",
-                    now_ms,
-                    request_id,
-                    after={"instruments": len(scenario.instruments), "accounts": len(scenario.accounts)},
-                )
-            )
+            counts = {"instruments": len(scenario.instruments), "accounts": len(scenario.accounts)}
+            await tx.add_audit(self._audit(WORLD, "load_scenario", now_ms, request_id, after=counts))
         return issued
+
+    def _keys_of(self, scenario: Scenario, now_ms: int) -> tuple[list[ApiKeyRecord], list[IssuedKey]]:
+        """The scenario's keys as stored (a key without a public part gets a fresh pair) and as printed."""
+        issued: list[IssuedKey] = []
+        keys: list[ApiKeyRecord] = []
+        for account in scenario.accounts:
+            for given in account.keys:
+                key = given if given.public is not None else self._generated(given)
+                keys.append(self._key_record(account.id, key, now_ms))
+                issued.append(IssuedKey(account.id, str(key.public), str(key.secret), key.access))
+        return keys, issued
+
+    async def _unchanged_keys(self, tx: Tx, issued: list[IssuedKey]) -> set[str]:
+        """The public keys the load keeps with the same secret: they keep their nonce windows (SPEC §2.2)."""
+        secrets = {k.public: base64.b64decode(k.secret) for k in issued}
+        return {
+            public
+            for public, sealed in await tx.all_key_secrets()
+            if public in secrets and self._secrets.open(public, sealed) == secrets[public]
+        }
 
     @staticmethod
     async def _load_account(tx: Tx, account: AccountSpec) -> None:
@@ -173,7 +176,7 @@ class AdminService:
                 account.id, PositionRecord(p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin)
             )
         for pref in account.preferences:
-            await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.max_leverage, pref.pnl_currency))
+            await tx.set_preference(account.id, PreferenceRecord(pref.symbol, pref.mode, pref.pnl_currency))
 
     def _generated(self, spec: KeySpec) -> KeySpec:
         public, secret = self._secrets.new_key_pair()
@@ -346,7 +349,7 @@ class AdminService:
             pref = await tx.preference(account_id, symbol)
             mark = await tx.mark(symbol) or e
             notional = EXACT.multiply(EXACT.multiply(s.copy_abs(), contract_size), mark)
-            allocated = None if pref.max_leverage is None else allocation_for(notional, pref.max_leverage)
+            allocated = allocation_for(notional, pref.mode.leverage) if isinstance(pref.mode, Isolated) else None
             before = {p.symbol: p for p in await tx.positions(account_id)}.get(symbol)
             held = None if before is None else before.allocated_margin
             fill_time = before.fill_time if before is not None else iso_time(now_ms)

@@ -34,9 +34,10 @@ from levpref.errors import (
     AccountInactive,
     ApiLimitExceeded,
     AuthenticationError,
+    EndpointRefusal,
     FailedAuthLimitExceeded,
+    GateRefusal,
     InvalidArgument,
-    LevprefError,
     NonceBelowThreshold,
     NonceDuplicate,
 )
@@ -149,15 +150,9 @@ class KrakenService:
                     if params is None:
                         raise InvalidArgument
                     result = await _HANDLERS[endpoint](tx, key, replace(request, params=params))
-                except LevprefError as refusal:  # a refusal: keep the charge and the nonce, write nothing else
+                except EndpointRefusal as refusal:  # keep the charge and the nonce, write nothing else
                     failure = refusal
-            except (
-                AuthenticationError,
-                AccountInactive,
-                ApiLimitExceeded,
-                NonceDuplicate,
-                NonceBelowThreshold,
-            ) as refusal:
+            except GateRefusal as refusal:  # keep what the gate charged (failed-auth buckets, a passed nonce)
                 failure = refusal
         if failure is not None:
             raise failure

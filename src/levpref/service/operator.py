@@ -15,6 +15,7 @@ from decimal import Decimal
 from levpref.auth.params import Params
 from levpref.domain.liquidation import liquidation_price
 from levpref.domain.margin import CrossPool, Position
+from levpref.domain.preferences import CROSS, MarginMode
 from levpref.errors import AdminNotFound
 from levpref.service.accounts import load_account
 from levpref.service.ports import Store, Tx
@@ -33,7 +34,7 @@ class AccountSummary:
 @dataclass(frozen=True, slots=True)
 class PositionView:
     position: Position
-    max_leverage: Decimal | None
+    mode: MarginMode  # the position's pool: isolated when it holds allocated margin
     liquidation_price: Decimal | None
 
 
@@ -72,7 +73,7 @@ class OperatorViews:
         positions = tuple(
             PositionView(
                 p,
-                view.preferences[p.symbol].max_leverage if p.symbol in view.preferences else None,
+                view.preferences[p.symbol].mode if p.allocated_margin is not None else CROSS,
                 liquidation_price(margin, p.symbol),
             )
             for p in sorted(margin.positions, key=lambda p: p.symbol)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from levpref.ratelimit import Bucket
 from levpref.service.records import (
-    AccountRows,
+    AccountState,
     ApiKeyRecord,
     AuditRecord,
     CurrencyRecord,
@@ -35,7 +35,9 @@ class Tx(Protocol):
         self, public_key: str, buckets: list[str]
     ) -> tuple[ApiKeyRecord | None, dict[str, Bucket]]: ...
 
-    async def account_state(self, account_id: str, symbol: str = "") -> AccountRows: ...
+    async def account_state(self, account_id: str, symbol: str = "", *, complete: bool = False) -> AccountState:
+        """The account for a decision on ``symbol``; ``complete``: every position and preference listed."""
+        ...
 
     async def serialize_account(self, account_id: str) -> None: ...
 

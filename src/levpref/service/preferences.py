@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from levpref.auth.params import Params
 from levpref.domain.instruments import Instrument
 from levpref.domain.margin import FlexSummary, MarginDecision, Outcome, Rule, decide_leverage_change, flex_summary
-from levpref.domain.preferences import is_currency_code, parse_max_leverage
+from levpref.domain.preferences import CROSS, Isolated, MarginMode, is_currency_code, parse_margin_mode
 from levpref.errors import (
     BusinessError,
     ContractDoesNotExist,
@@ -30,7 +30,7 @@ from levpref.errors import (
     RequiredArgumentMissing,
     WouldCauseLiquidation,
 )
-from levpref.service.accounts import AccountView, account_view, load_account
+from levpref.service.accounts import AccountView
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
 from levpref.service.records import ApiKeyRecord, AuditRecord, InstrumentRecord, PositionRecord, PreferenceRecord
@@ -89,7 +89,7 @@ class LeverageChange:
 
     symbol: str
     current: PreferenceRecord
-    max_leverage: Decimal | None
+    mode: MarginMode
     view: AccountView
     decision: MarginDecision | None
 
@@ -103,22 +103,18 @@ async def plan_leverage_change(tx: Tx, account_id: str, params: Params, *, lock:
     symbol = _symbol(params)
     if lock:
         await tx.serialize_account(account_id)
-    rows = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
-    instrument = _tradeable(rows.instrument)
+    view = await tx.account_state(account_id, symbol)  # one statement: the instrument and the account
+    instrument = _tradeable(view.instrument)
     assert instrument.schedule is not None  # multi-collateral instruments have one
-    text = _single(params, "maxLeverage", required=False)
-    max_leverage = None if text is None else parse_max_leverage(text)
-    view = account_view(rows)
+    mode = parse_margin_mode(_single(params, "maxLeverage", required=False))
     position = view.margin.position(symbol)
     notional = Decimal(0) if position is None else position.notional
-    if max_leverage is not None and not instrument.schedule.allows_leverage(max_leverage, notional):
+    if isinstance(mode, Isolated) and not instrument.schedule.allows_leverage(mode.leverage, notional):
         raise LeverageAboveCap
-    current = view.preferences.get(symbol, PreferenceRecord(symbol, None, None))
-    if current.max_leverage == max_leverage:
-        return LeverageChange(symbol, current, max_leverage, view, None)
-    return LeverageChange(
-        symbol, current, max_leverage, view, decide_leverage_change(view.margin, symbol, max_leverage)
-    )
+    current = view.preferences.get(symbol, PreferenceRecord(symbol, CROSS, None))
+    if current.mode == mode:
+        return LeverageChange(symbol, current, mode, view, None)
+    return LeverageChange(symbol, current, mode, view, decide_leverage_change(view.margin, symbol, mode))
 
 
 def refusal_of(decision: MarginDecision) -> BusinessError | None:
@@ -139,7 +135,7 @@ async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     if refusal is not None:
         raise refusal
     symbol, current = change.symbol, change.current
-    await tx.set_preference(key.account_id, PreferenceRecord(symbol, change.max_leverage, current.pnl_currency))
+    await tx.set_preference(key.account_id, PreferenceRecord(symbol, change.mode, current.pnl_currency))
     moved = decision.rule is not Rule.NO_POSITION
     if moved:
         await tx.set_allocation(key.account_id, symbol, decision.allocated_after)
@@ -149,8 +145,8 @@ async def put_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
         request,
         "set_leverage_preference",
         symbol,
-        before=_leverage_state(current.max_leverage, decision.allocated_before),
-        after=_leverage_state(change.max_leverage, decision.allocated_after),
+        before=_leverage_state(current.mode, decision.allocated_before),
+        after=_leverage_state(change.mode, decision.allocated_after),
         margin_moved=decision.margin_moved if moved else None,
     )
 
@@ -182,17 +178,17 @@ async def _audit_change(
     )
 
 
-def _leverage_state(max_leverage: Decimal | None, allocated: Decimal | None) -> dict[str, Any]:
+def _leverage_state(mode: MarginMode, allocated: Decimal | None) -> dict[str, Any]:
     return {
-        "margin_mode": "cross" if max_leverage is None else "isolated",
-        "max_leverage": None if max_leverage is None else str(max_leverage),
+        "margin_mode": mode.name,
+        "max_leverage": None if mode.max_leverage is None else str(mode.max_leverage),
         "allocated_margin": decimal_text(allocated),
     }
 
 
 async def get_leverage(tx: Tx, key: ApiKeyRecord, request: Request) -> list[PreferenceRecord]:
     symbol = _single(_params(request), "symbol", required=False)
-    prefs = [p for p in await tx.preferences(key.account_id) if p.max_leverage is not None]
+    prefs = [p for p in await tx.preferences(key.account_id) if isinstance(p.mode, Isolated)]
     return [p for p in prefs if symbol is None or p.symbol == symbol]
 
 
@@ -213,7 +209,7 @@ async def put_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> None:
     current = await tx.preference(key.account_id, symbol)
     if (current.pnl_currency or "USD") == currency:
         return
-    await tx.set_preference(key.account_id, PreferenceRecord(symbol, current.max_leverage, currency))
+    await tx.set_preference(key.account_id, PreferenceRecord(symbol, current.mode, currency))
     await _audit_change(
         tx,
         key,
@@ -257,13 +253,13 @@ async def get_pnl(tx: Tx, key: ApiKeyRecord, request: Request) -> list[Preferenc
 
 
 async def get_accounts(tx: Tx, key: ApiKeyRecord, request: Request) -> FlexSummary:
-    return flex_summary((await load_account(tx, key.account_id)).margin)
+    return flex_summary((await tx.account_state(key.account_id)).margin)
 
 
 @dataclass(frozen=True, slots=True)
 class OpenPosition:
     record: PositionRecord
-    max_leverage: Decimal | None
+    mode: MarginMode
     pnl_currency: str
 
 
@@ -272,13 +268,7 @@ async def get_open_positions(tx: Tx, key: ApiKeyRecord, request: Request) -> lis
     out = []
     for record in await tx.positions(key.account_id):
         pref = prefs.get(record.symbol)
-        isolated = record.allocated_margin is not None and pref is not None
-        out.append(
-            OpenPosition(
-                record,
-                pref.max_leverage if isolated and pref else None,
-                (pref.pnl_currency if pref else None) or "USD",
-            )
-        )
+        mode = pref.mode if pref is not None and record.allocated_margin is not None else CROSS
+        out.append(OpenPosition(record, mode, (pref.pnl_currency if pref else None) or "USD"))
     out.sort(key=lambda p: p.record.fill_time, reverse=True)
     return out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from levpref.auth.params import Params
 from levpref.domain.liquidation import liquidation_price
 from levpref.domain.margin import CrossPool, IsolatedPool, MarginAccount, MarginDecision, Rule
+from levpref.domain.preferences import MarginMode
 from levpref.errors import (
     ContractDoesNotExist,
     ContractNotMultiCollateral,
@@ -72,8 +73,8 @@ class Preview:
     error: LevprefError | None  # what the PUT would answer
     rule: str
     failed_pool: str | None
-    max_leverage_before: Decimal | None
-    max_leverage_after: Decimal | None
+    mode_before: MarginMode | None  # None: refused before the account was read
+    mode_after: MarginMode | None
     before: Pools | None
     after: Pools | None
     allocated_before: Decimal | None
@@ -139,7 +140,7 @@ def _preview_of(change: LeverageChange) -> Preview:
     if decision is None:
         allocated = None if position is None else position.allocated_margin
         return Preview(
-            symbol, "unchanged", None, "unchanged", None, change.current.max_leverage, change.max_leverage,
+            symbol, "unchanged", None, "unchanged", None, change.current.mode, change.mode,
             before, before, allocated, allocated, None, liquidation_before, liquidation_before,
         )  # fmt: skip
     refusal = refusal_of(decision)
@@ -149,8 +150,8 @@ def _preview_of(change: LeverageChange) -> Preview:
         refusal,
         decision.rule.value,
         decision.failed_pool,
-        change.current.max_leverage,
-        change.max_leverage,
+        change.current.mode,
+        change.mode,
         before,
         _pools_after(decision, symbol),
         decision.allocated_before,

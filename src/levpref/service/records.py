@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from levpref.domain.instruments import Instrument
+from levpref.domain.margin import MarginAccount
+from levpref.domain.preferences import MarginMode
 from levpref.ratelimit import Bucket
 
 Access = Literal["full", "read"]
@@ -53,9 +55,16 @@ class PositionRecord:
 
 @dataclass(frozen=True, slots=True)
 class PreferenceRecord:
+    """A contract's preferences: its margin mode and its PnL currency (``None``: the default, USD)."""
+
     symbol: str
-    max_leverage: Decimal | None
+    mode: MarginMode
     pnl_currency: str | None
+
+    @property
+    def max_leverage(self) -> Decimal | None:
+        """The wire's optional ``maxLeverage`` (``None`` in cross), for the edges that print it."""
+        return self.mode.max_leverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +82,11 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountRows:
-    """What one statement reads of an account for a decision (``Tx.account_state``)."""
+class AccountState:
+    """What one statement reads of an account for a decision (``Tx.account_state``): the instrument asked for, the
+    margin inputs at market, and the preferences. Unless asked for complete, ``margin`` may list only the
+    contract asked for (with the exact sums of the other positions) and ``preferences`` hold only its own."""
 
     instrument: InstrumentRecord | None  # the instrument asked for, if any
-    collateral: list[tuple[str, Decimal, Decimal, Decimal]]  # currency, quantity, price, haircut
-    positions: list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]]  # with instrument and mark
-    preferences: list[PreferenceRecord]
+    margin: MarginAccount
+    preferences: dict[str, PreferenceRecord]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 
 from levpref.domain.margin import allocation_for
+from levpref.domain.preferences import CROSS, Isolated, MarginMode
 from levpref.errors import InvalidInput
 from levpref.service.records import Access, InstrumentRecord
 
@@ -47,7 +48,7 @@ class PositionSpec:
 @dataclass(frozen=True, slots=True)
 class PreferenceSpec:
     symbol: str
-    max_leverage: Decimal | None
+    mode: MarginMode
     pnl_currency: str | None
 
 
@@ -126,22 +127,22 @@ def _multi(symbol: str, instruments: dict[str, InstrumentRecord], where: str) ->
 def _checked_account(
     account: AccountSpec, where: str, instruments: dict[str, InstrumentRecord], marks: dict[str, Decimal]
 ) -> AccountSpec:
-    leverage: dict[str, Decimal | None] = {}
+    modes: dict[str, MarginMode] = {}
     for index, pref in enumerate(account.preferences):
         _multi(pref.symbol, instruments, f"{where}.preferences[{index}].symbol")
-        leverage[pref.symbol] = pref.max_leverage
+        modes[pref.symbol] = pref.mode
     positions = []
     notional: dict[str, Decimal] = {}
     for index, p in enumerate(account.positions):
         at = f"{where}.positions[{index}]"
         record = _multi(p.symbol, instruments, f"{at}.symbol")
-        max_leverage = leverage.get(p.symbol)
-        if p.allocated_margin is not None and max_leverage is None:
+        mode = modes.get(p.symbol, CROSS)
+        if p.allocated_margin is not None and not isinstance(mode, Isolated):
             raise InvalidInput(f"{at}.allocated_margin: needs an isolated preference (a max_leverage) for {p.symbol}")
         notional[p.symbol] = abs(p.size) * record.instrument.contract_size * marks.get(p.symbol, p.entry_price)
         margin = p.allocated_margin
-        if margin is None and max_leverage is not None:
-            margin = allocation_for(notional[p.symbol], max_leverage)
+        if margin is None and isinstance(mode, Isolated):
+            margin = allocation_for(notional[p.symbol], mode.leverage)
         positions.append(replace(p, allocated_margin=margin))
     for index, pref in enumerate(account.preferences):
         _check_cap(
@@ -156,7 +157,11 @@ def _checked_account(
 def _check_cap(pref: PreferenceSpec, record: InstrumentRecord, notional: Decimal, where: str) -> None:
     """SPEC §3.3 at load time: a max leverage within the cap of the schedule at the position's notional."""
     schedule = record.instrument.schedule
-    if pref.max_leverage is None or schedule is None or schedule.allows_leverage(pref.max_leverage, notional):
+    if (
+        not isinstance(pref.mode, Isolated)
+        or schedule is None
+        or schedule.allows_leverage(pref.mode.leverage, notional)
+    ):
         return
     cap = format(schedule.leverage_cap(notional).quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f")
     raise InvalidInput(f"{where}.max_leverage: above the leverage cap of {cap}")

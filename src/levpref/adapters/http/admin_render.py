@@ -87,7 +87,7 @@ def _position(item: PositionView) -> wire.PoolPosition:
         notional=money(p.notional),
         unrealized_pnl=money(p.unrealized_pnl),
         margin_mode="isolated" if isolated else "cross",
-        max_leverage=_leverage(item.max_leverage) if isolated else None,
+        max_leverage=_leverage(item.mode.max_leverage),  # None in cross: the pool of the position
         liquidation_price=optional_money(item.liquidation_price),
     )
 

@@ -9,6 +9,8 @@ Rules (SPEC §1.1):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,7 @@ from levpref.adapters import jsonwire
 from levpref.adapters.jsonwire import money, number
 from levpref.adapters.wire import kraken as wire
 from levpref.domain.margin import FlexSummary
+from levpref.domain.preferences import MarginMode
 from levpref.errors import BusinessError, KrakenError, LevprefError, ServerError
 from levpref.service.audit import iso_time
 from levpref.service.preferences import OpenPosition
@@ -37,14 +40,46 @@ def server_time() -> str:
     return iso_time(now_ms())
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How one shape of ``levpref.errors`` goes on the wire: its HTTP status and body, the refusal as the preview
+    carries it (``{"code","message"}`` or ``{"error"}``), and its metrics label."""
+
+    status: int
+    body: Callable[[Any, str], msgspec.Struct]
+    refusal: Callable[[Any], wire.Refusal]
+    label: Callable[[Any], str]
+
+
+def _numbered(error: BusinessError, at: str) -> wire.NumberedError:
+    items = [wire.ErrorItem(error.number, error.message)]
+    return wire.NumberedError(status="INTERNAL_SERVER_ERROR", errors=items, serverTime=at)
+
+
+_SHAPES: dict[type[LevprefError], Shape] = {
+    BusinessError: Shape(
+        500, _numbered, lambda e: wire.Refusal(code=e.number, message=e.message), lambda e: str(e.number)
+    ),
+    KrakenError: Shape(
+        200, lambda e, at: wire.GenericError(serverTime=at, error=e.code), lambda e: wire.Refusal(error=e.code),
+        lambda e: str(e.code),
+    ),
+    LevprefError: Shape(  # not meant for a Kraken endpoint: answered as Kraken answers an internal failure
+        200, lambda _, at: wire.GenericError(serverTime=at, error=ServerError.code),
+        lambda _: wire.Refusal(error=ServerError.code), lambda _: ServerError.code,
+    ),
+}  # fmt: skip
+
+
+def shape_of(error: LevprefError) -> Shape:
+    """The shape of ``error``: that of the first class of its MRO that has one (``LevprefError`` has)."""
+    return next(_SHAPES[cls] for cls in type(error).__mro__ if cls in _SHAPES)
+
+
 def kraken_error(error: LevprefError, at: str | None = None) -> Response:
     """Render any refusal of a Kraken endpoint at the request's time ``at`` (shape B for business errors, else A)."""
-    at = at or server_time()
-    if isinstance(error, BusinessError):
-        items = [wire.ErrorItem(error.number, error.message)]
-        return 500, jsonwire.dumps(wire.NumberedError(status="INTERNAL_SERVER_ERROR", errors=items, serverTime=at))
-    code = error.code if isinstance(error, KrakenError) else ServerError.code
-    return 200, jsonwire.dumps(wire.GenericError(serverTime=at, error=code))
+    shape = shape_of(error)
+    return shape.status, jsonwire.dumps(shape.body(error, at or server_time()))
 
 
 def kraken_success(body: wire.Success) -> Response:
@@ -53,9 +88,7 @@ def kraken_success(body: wire.Success) -> Response:
 
 def outcome_of(error: LevprefError) -> str:
     """The metrics label of a refusal: the Kraken error string or the business code."""
-    if isinstance(error, BusinessError):
-        return str(error.number)
-    return error.code if isinstance(error, KrakenError) else ServerError.code
+    return shape_of(error).label(error)
 
 
 ROUTING_STATUS = {
@@ -136,7 +169,7 @@ def open_positions(positions: list[OpenPosition], at: str) -> wire.OpenPositions
             size=number(abs(p.record.size)),
             unrealizedFunding=_ZERO,
             pnlCurrency=p.pnl_currency,
-            maxFixedLeverage=None if p.max_leverage is None else wire.leverage(p.max_leverage),
+            maxFixedLeverage=None if p.mode.max_leverage is None else wire.leverage(p.mode.max_leverage),
         )
         for p in positions
     ]
@@ -149,6 +182,10 @@ def _optional_money(value: Decimal | None) -> msgspec.Raw | None:
 
 def _leverage(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_TWO)
+
+
+def _leverage_of(mode: MarginMode | None) -> Decimal | None:
+    return None if mode is None else _leverage(mode.max_leverage)
 
 
 def _pool(pool: PoolFigures | None) -> wire.PreviewPool | None:
@@ -169,21 +206,15 @@ def _pools(pools: Pools | None) -> wire.PreviewPools | None:
 
 def preview_error(error: LevprefError | None) -> wire.Refusal | None:
     """The error the PUT would answer, in its own shape: ``{"code", "message"}`` (B) or ``{"error"}`` (A)."""
-    if error is None:
-        return None
-    if isinstance(error, BusinessError):
-        return wire.Refusal(code=error.number, message=error.message)
-    return wire.Refusal(error=error.code if isinstance(error, KrakenError) else ServerError.code)
+    return None if error is None else shape_of(error).refusal(error)
 
 
 def preview_body(p: Preview) -> wire.PreviewBody:
     """SPEC §6.1: the ``preview`` object, numbers rounded as ``/accounts`` rounds them."""
+    before, after = p.mode_before, p.mode_after
     mode = None
-    if p.before is not None:
-        mode = wire.BeforeAfterMode(
-            "cross" if p.max_leverage_before is None else "isolated",
-            "cross" if p.max_leverage_after is None else "isolated",
-        )
+    if before is not None and after is not None:
+        mode = wire.BeforeAfterMode(before.name, after.name)
     return wire.PreviewBody(
         symbol=p.symbol,
         outcome=p.outcome,  # type: ignore[arg-type]  # one of the three, set by service.preview
@@ -191,7 +222,7 @@ def preview_body(p: Preview) -> wire.PreviewBody:
         rule=p.rule,
         failedPool=p.failed_pool,
         marginMode=mode,
-        maxLeverage=wire.BeforeAfterLeverage(_leverage(p.max_leverage_before), _leverage(p.max_leverage_after)),
+        maxLeverage=wire.BeforeAfterLeverage(_leverage_of(before), _leverage_of(after)),
         before=_pools(p.before),
         after=_pools(p.after),
         allocatedMargin=wire.BeforeAfterMoney(_optional_money(p.allocated_before), _optional_money(p.allocated_after)),

@@ -25,6 +25,7 @@ from psycopg import AsyncConnection, AsyncPipeline, IsolationLevel
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from levpref.adapters.storage.account_sums import AccountSums
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import COUNTS, Params, Row, SqlTx
 
@@ -93,6 +94,7 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
 class PostgresStore:
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
         self.url = url
+        self._sums = AccountSums()  # the kept sums of large accounts of this database (account_sums.py)
         self._pool = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -127,7 +129,7 @@ class PostgresStore:
         async with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
             _COUNT[0] += 2  # BEGIN (sent with the first statement), and COMMIT (or ROLLBACK) at the end
             _COUNT[1] += 1  # the COMMIT's, with the writes still pending
-            yield SqlTx(_PgDriver(conn, pipeline))
+            yield SqlTx(_PgDriver(conn, pipeline), self._sums)
 
     async def migrate(self) -> int:
         """Apply pending migrations in one transaction; returns the schema version."""

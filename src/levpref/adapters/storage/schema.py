@@ -105,6 +105,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX ip_failures_updated ON ip_failures (updated_ms)
         """,
     ),
+    (
+        4,
+        # The versions of an account's positions and of the world's marks and instruments (account_sums.py): a
+        # process keeps the sums of a large account's positions at a version and reads only what changed.
+        """
+        ALTER TABLE accounts ADD COLUMN state_version BIGINT NOT NULL DEFAULT 0;
+        INSERT INTO meta (name, value) VALUES ('world_revision', '0')
+        """,
+    ),
 )
 
 

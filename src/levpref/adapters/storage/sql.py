@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
@@ -22,9 +23,12 @@ import msgspec
 
 from levpref.adapters import jsonwire
 from levpref.adapters.kraken_instruments import instrument_from_wire
+from levpref.adapters.storage.account_sums import MIN_POSITIONS, UNKNOWN, AccountSums, Version, new_token
+from levpref.domain.margin import CollateralBalance, MarginAccount, Position, PositionSums
+from levpref.domain.preferences import CROSS, Cross, margin_mode
 from levpref.ratelimit import Bucket
 from levpref.service.records import (
-    AccountRows,
+    AccountState,
     ApiKeyRecord,
     AuditRecord,
     CurrencyRecord,
@@ -76,10 +80,13 @@ def _by_key(rows: list[Row]) -> list[Row]:
 
 
 class SqlTx:
-    """The operations of one transaction."""
+    """The operations of one transaction. ``sums``: the store's kept sums of large accounts (``account_sums.py``)."""
 
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver, sums: AccountSums | None = None) -> None:
         self._db = driver
+        self._sums = sums if sums is not None else AccountSums(capacity=0)
+        self._read: dict[str, tuple[Version, PositionSums, MarginAccount]] = {}  # kept accounts this tx read
+        self._small: set[str] = set()  # accounts this transaction read whole, with fewer than MIN_POSITIONS
 
     async def _one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._db.fetchall(sql, params)
@@ -257,6 +264,7 @@ class SqlTx:
         return [_instrument_record(r[1]) for r in _by_key(rows)]
 
     async def upsert_instrument(self, symbol: str, raw: dict[str, Any]) -> None:
+        await self._new_world_revision()
         counter = await self._db.fetchall(
             "INSERT INTO meta (name, value) VALUES ('instrument_revision', '1') ON CONFLICT (name) "
             "DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT) RETURNING value"
@@ -292,6 +300,7 @@ class SqlTx:
         return None if row is None else Decimal(row[0])
 
     async def upsert_mark(self, symbol: str, price: Decimal) -> None:
+        await self._new_world_revision()
         await self._db.execute(
             "INSERT INTO marks (symbol, price) VALUES (?, ?) ON CONFLICT (symbol) DO UPDATE SET price = excluded.price",
             (symbol, str(price)),
@@ -337,42 +346,80 @@ class SqlTx:
         )
         return [PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])) for r in _by_key(rows)]
 
-    _ACCOUNT_ROWS = (
-        "SELECT 'i', symbol, CAST(revision AS TEXT), NULL, NULL, NULL, NULL, NULL FROM instruments WHERE symbol = ? "
+    _POSITION_ROWS = (
+        "SELECT 'p', p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, CAST(i.revision AS TEXT), "
+        "m.price FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
+        "LEFT JOIN marks m ON m.symbol = p.symbol "
+    )
+    _ACCOUNT_STATE = (
+        "SELECT 'v', CAST(state_version AS TEXT), (SELECT value FROM meta WHERE name = 'world_revision'), NULL, NULL, "
+        "NULL, NULL, NULL FROM accounts WHERE id = ? "
+        "UNION ALL SELECT 'i', symbol, CAST(revision AS TEXT), NULL, NULL, NULL, NULL, NULL FROM instruments "
+        "WHERE symbol = ? "
         "UNION ALL SELECT 'c', b.currency, b.quantity, c.price, c.haircut, NULL, NULL, NULL FROM balances b "
         "JOIN collateral_currencies c ON c.currency = b.currency WHERE b.account_id = ? "
-        "UNION ALL SELECT 'p', p.symbol, p.size, p.entry_price, p.fill_time, p.allocated_margin, "
-        "CAST(i.revision AS TEXT), m.price FROM positions p LEFT JOIN instruments i ON i.symbol = p.symbol "
-        "LEFT JOIN marks m ON m.symbol = p.symbol WHERE p.account_id = ? "
+        f"UNION ALL {_POSITION_ROWS} WHERE p.account_id = ? AND p.symbol = ? "
+        # the other positions, only when the version the caller holds is stale (the subquery is then the account's
+        # id, else NULL, which no row matches: an index lookup either way, never a filter over every row)
+        f"UNION ALL {_POSITION_ROWS} WHERE p.account_id = (SELECT a.id FROM accounts a WHERE a.id = ? AND NOT ("
+        "a.state_version = ? AND (SELECT value FROM meta WHERE name = 'world_revision') = ?)) AND p.symbol <> ? "
         "UNION ALL SELECT 'f', symbol, max_leverage, pnl_currency, NULL, NULL, NULL, NULL FROM preferences "
-        "WHERE account_id = ?"
+        "WHERE account_id = ? AND (symbol = ? OR ? = 1)"
     )
 
-    async def account_state(self, account_id: str, symbol: str = "") -> AccountRows:
-        """Everything a decision reads, in one statement whatever the account's size: the instrument ``symbol``
-        (if any), the account's collateral at its prices, its positions at market, and its preferences."""
-        rows = await self._db.fetchall(self._ACCOUNT_ROWS, (symbol, account_id, account_id, account_id))
-        instrument: InstrumentRecord | None = None
-        collateral: list[tuple[str, Decimal, Decimal, Decimal]] = []
-        positions: list[tuple[PositionRecord, InstrumentRecord | None, Decimal | None]] = []
-        preferences: list[PreferenceRecord] = []
+    async def account_state(self, account_id: str, symbol: str = "", *, complete: bool = False) -> AccountState:
+        """Everything a decision on ``symbol`` reads, in one statement whatever the account's size: the instrument
+        ``symbol`` (if any), the collateral at its prices, the positions at market, and the preferences.
+
+        Unless ``complete``: when this store keeps the sums of the account at its current version, only the
+        position in ``symbol`` is read (the others are given by their sums), and only the preference of ``symbol``.
+        """
+        kept = None if complete else self._sums.get(account_id)
+        known = UNKNOWN if kept is None else kept.version
+        params = (account_id, symbol, account_id, account_id, symbol, account_id, *known, symbol, account_id, symbol)
+        rows = await self._db.fetchall(self._ACCOUNT_STATE, (*params, int(complete)))
+        version, instrument = UNKNOWN, None
+        collateral: list[CollateralBalance] = []
+        positions: list[Position] = []
+        preferences: dict[str, PreferenceRecord] = {}
         for kind, *r in sorted(rows, key=lambda row: (row[0], str(row[1]))):
-            if kind == "i":
-                instrument = _PARSED.get((r[0], int(r[1]))) or await self._instrument_at(r[0], int(r[1]))
+            if kind == "p":
+                position = await self._position(r)
+                if position is not None:
+                    positions.append(position)
             elif kind == "c":
-                collateral.append((r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3])))
-            elif kind == "p":
-                held = (
-                    None
-                    if r[5] is None
-                    else _PARSED.get((r[0], int(r[5]))) or await self._instrument_at(r[0], int(r[5]))
-                )
-                positions.append(
-                    (PositionRecord(r[0], Decimal(r[1]), Decimal(r[2]), r[3], _dec(r[4])), held, _dec(r[6]))
-                )
+                collateral.append(CollateralBalance(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3])))
+            elif kind == "f":
+                preferences[r[0]] = PreferenceRecord(r[0], margin_mode(_dec(r[1])), r[2])
+            elif kind == "i":
+                instrument = _PARSED.get((r[0], int(r[1]))) or await self._instrument_at(r[0], int(r[1]))
             else:
-                preferences.append(PreferenceRecord(r[0], _dec(r[1]), r[2]))
-        return AccountRows(instrument, collateral, positions, preferences)
+                version = (int(r[0]), str(r[1]))
+        if kept is not None and version == known:
+            margin = MarginAccount.of(collateral, positions, kept.total.minus(PositionSums.of(positions)))
+            self._read[account_id] = (version, kept.total, margin)
+        else:  # every position was read
+            margin = MarginAccount.of(collateral, positions)
+            if len(positions) < MIN_POSITIONS:
+                self._small.add(account_id)  # nobody keeps sums of this version: a change need not replace it
+            elif version != UNKNOWN:
+                total = margin.sums()
+                self._sums.keep(account_id, version, total)
+                self._read[account_id] = (version, total, margin)
+        return AccountState(instrument, margin, preferences)
+
+    async def _position(self, r: list[Any]) -> Position | None:
+        """A position row at market (``symbol, size, entry, fill time, allocated, instrument revision, mark``);
+        ``None`` for one in a contract without a margin schedule (never admitted: checked when set)."""
+        record = None if r[5] is None else _PARSED.get((r[0], int(r[5]))) or await self._instrument_at(r[0], int(r[5]))
+        if record is None or record.instrument.schedule is None:
+            return None
+        entry = Decimal(r[2])
+        mark = entry if r[6] is None else Decimal(r[6])
+        allocated = _dec(r[4])
+        return Position(
+            r[0], Decimal(r[1]), entry, mark, record.instrument.contract_size, record.instrument.schedule, allocated
+        )
 
     async def serialize_account(self, account_id: str) -> None:
         """Hold the account's row lock for the rest of the transaction (changes of one account never interleave).
@@ -404,7 +451,22 @@ class SqlTx:
         }
         return self._key(row[:12]), found
 
+    async def _new_version(self, account_id: str) -> int:
+        """Replace the account's state version (its positions changed): kept sums of it no longer match."""
+        token = new_token()
+        await self._db.defer("UPDATE accounts SET state_version = ? WHERE id = ?", (token, account_id))
+        self._read.pop(account_id, None)
+        self._small.discard(account_id)
+        return token
+
+    async def _new_world_revision(self) -> None:
+        """Replace the world revision (marks, instruments or the world changed): no kept sums match any more."""
+        await self._db.defer("UPDATE meta SET value = ? WHERE name = 'world_revision'", (str(new_token()),))
+        self._read.clear()
+        self._small.clear()
+
     async def set_position(self, account_id: str, p: PositionRecord) -> None:
+        await self._new_version(account_id)
         await self._db.execute(
             "INSERT INTO positions (account_id, symbol, size, entry_price, fill_time, allocated_margin) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, symbol) DO UPDATE SET size = excluded.size, "
@@ -414,12 +476,32 @@ class SqlTx:
         )
 
     async def set_allocation(self, account_id: str, symbol: str, allocated: Decimal | None) -> None:
+        """Move one position to the pool of ``allocated`` (``None``: cross). If this transaction read the account
+        and its sums are kept, the sums of the new version are kept at once (before − as it was + as it is). An
+        account this transaction read whole with fewer than ``MIN_POSITIONS`` keeps its version: no process keeps
+        sums of it at that version (it has too few positions), so none can be misled."""
+        read = self._read.get(account_id)
         await self._db.defer(
             "UPDATE positions SET allocated_margin = ? WHERE account_id = ? AND symbol = ?",
             (_text(allocated), account_id, symbol),
         )
+        if account_id in self._small:
+            return
+        token = await self._new_version(account_id)
+        if read is None or self._sums.get(account_id) is None:
+            return
+        version, total, margin = read
+        before = margin.position(symbol)
+        if before is None:
+            self._sums.forget(account_id)
+            return
+        after = replace(before, allocated_margin=allocated)
+        self._sums.keep(
+            account_id, (token, version[1]), total.minus(PositionSums.of([before])).plus(PositionSums.of([after]))
+        )
 
     async def delete_position(self, account_id: str, symbol: str) -> int:
+        await self._new_version(account_id)
         return await self._db.execute("DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol))
 
     async def preferences(self, account_id: str) -> list[PreferenceRecord]:
@@ -427,17 +509,19 @@ class SqlTx:
             "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ?",
             (account_id,),
         )
-        return [PreferenceRecord(r[0], _dec(r[1]), r[2]) for r in _by_key(rows)]
+        return [PreferenceRecord(r[0], margin_mode(_dec(r[1])), r[2]) for r in _by_key(rows)]
 
     async def preference(self, account_id: str, symbol: str) -> PreferenceRecord:
         row = await self._one(
             "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ? AND symbol = ?",
             (account_id, symbol),
         )
-        return PreferenceRecord(symbol, None, None) if row is None else PreferenceRecord(row[0], _dec(row[1]), row[2])
+        if row is None:
+            return PreferenceRecord(symbol, CROSS, None)
+        return PreferenceRecord(row[0], margin_mode(_dec(row[1])), row[2])
 
     async def set_preference(self, account_id: str, pref: PreferenceRecord) -> None:
-        if pref.max_leverage is None and pref.pnl_currency is None:
+        if isinstance(pref.mode, Cross) and pref.pnl_currency is None:
             await self._db.defer(
                 "DELETE FROM preferences WHERE account_id = ? AND symbol = ?", (account_id, pref.symbol)
             )
@@ -446,7 +530,7 @@ class SqlTx:
             "INSERT INTO preferences (account_id, symbol, max_leverage, pnl_currency) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account_id, symbol) DO UPDATE SET max_leverage = excluded.max_leverage, "
             "pnl_currency = excluded.pnl_currency",
-            (account_id, pref.symbol, _text(pref.max_leverage), pref.pnl_currency),
+            (account_id, pref.symbol, _text(pref.mode.max_leverage), pref.pnl_currency),
         )
 
     # --- audit -----------------------------------------------------------------------------------------
@@ -488,6 +572,7 @@ class SqlTx:
         every other operator-controlled row. ``keep``: the keys whose nonce window (kept nonces, count and floor)
         survives; every other key starts with an empty window."""
         await self._lock_world()
+        await self._new_world_revision()
         for table in _WORLD_TABLES:
             if table not in ("nonces", "api_keys", "accounts"):
                 await self._db.execute(f"DELETE FROM {table}")

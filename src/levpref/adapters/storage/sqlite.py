@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from levpref.adapters.storage.account_sums import AccountSums
 from levpref.adapters.storage.schema import MIGRATIONS, statements
 from levpref.adapters.storage.sql import COUNTS, Params, Row, SqlTx
 
@@ -134,6 +135,7 @@ class SqliteStore:
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = asyncio.Lock()
         self._driver = _SqliteDriver(self._conn)
+        self._sums = AccountSums()  # the kept sums of large accounts of this file (account_sums.py)
         self._group: asyncio.Future[None] | None = None  # the open group's commit, awaited by all its members
         self._active = False
 
@@ -157,7 +159,7 @@ class SqliteStore:
             self._active = True
             _counted(self._conn, "SAVEPOINT use_case")
             try:
-                yield SqlTx(self._driver)
+                yield SqlTx(self._driver, self._sums)
             except BaseException:
                 _counted(self._conn, "ROLLBACK TO use_case")
                 _counted(self._conn, "RELEASE use_case")

@@ -20,6 +20,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from levpref.adapters.kraken_instruments import instrument_records
 from levpref.adapters.wire.decode import PATTERNS, convert, loads_json, loads_toml
 from levpref.adapters.wire.numbers import Amount, Haircut, Leverage, Price, SignedAmount, plain
+from levpref.domain.preferences import margin_mode
 from levpref.errors import InvalidInput
 from levpref.service.records import InstrumentRecord
 from levpref.service.scenario import AccountSpec, KeySpec, PositionSpec, PreferenceSpec, Scenario
@@ -123,7 +124,9 @@ def _account(doc: AccountDoc) -> AccountSpec:
             PositionSpec(p.symbol, plain(p.size), plain(p.entry_price), p.fill_time, _maybe(p.allocated_margin))
             for p in doc.positions
         ],
-        preferences=[PreferenceSpec(p.symbol, _maybe(p.max_leverage), p.pnl_currency) for p in doc.preferences],
+        preferences=[
+            PreferenceSpec(p.symbol, margin_mode(_maybe(p.max_leverage)), p.pnl_currency) for p in doc.preferences
+        ],
     )
 
 
