@@ -26,12 +26,12 @@ from typing import Any
 import msgspec
 
 from levpref.adapters import jsonwire
-from levpref.adapters.http import render
-from levpref.adapters.http.admin import account_view, token_hash
+from levpref.adapters.http.admin import token_hash
+from levpref.adapters.http.admin_render import account_pools, account_view, audit_page
 from levpref.adapters.http.observability import configure_logging
 from levpref.adapters.secretbox import SecretBox, pending_key_file, write_key_file
 from levpref.adapters.wire import admin as wire
-from levpref.adapters.wire.audit import audit_query, next_cursor
+from levpref.adapters.wire.audit import audit_query
 from levpref.adapters.wire.scenario import decode_instruments, read_instruments_file
 from levpref.bootstrap import ADMIN_TOKEN_META, make_secrets
 from levpref.config import Config
@@ -208,9 +208,14 @@ def accounts_deactivate(args: argparse.Namespace) -> int:
 def accounts_show(args: argparse.Namespace) -> int:
     async def show(a: AdminService) -> dict[str, Any]:
         summary, prefs = await a.account(args.account)
-        pools = render.account_pools(await OperatorViews(a.store).pools(args.account))
+        pools = account_pools(await OperatorViews(a.store).pools(args.account))
         view = account_view(args.account, summary, prefs)  # what GET /admin/v1/accounts/{id} answers, and:
-        return {**view, "active": pools["active"], "positions": pools["positions"], "keys": pools["keys"]}
+        return {
+            **msgspec.structs.asdict(view),
+            "active": pools.active,
+            "positions": pools.positions,
+            "keys": pools.keys,
+        }
 
     _print(_with_admin(_tool_config(args), show))
     return 0
@@ -318,5 +323,5 @@ def rotate_master_key(args: argparse.Namespace) -> int:
 def audit(args: argparse.Namespace) -> int:
     query = audit_query({"limit": args.limit}, args.account)
     page = _with_admin(_tool_config(args), lambda a: a.audit_page(query))
-    _print({**render.audit_entries(page.entries), "next": next_cursor(page)})
+    _print(audit_page(page))
     return 0

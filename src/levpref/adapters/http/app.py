@@ -20,9 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from levpref.adapters import jsonwire
 from levpref.adapters.http import console, observability, openapi, render, routes
 from levpref.adapters.http.admin import AdminApi
+from levpref.adapters.http.admin_handlers import Call, Operations, Page
+from levpref.adapters.http.admin_routes import METRICS, OPERATIONS_ROUTER, respond
 from levpref.adapters.http.asgi import BodyTooLarge, ClientDisconnected, Receive, Scope, Send, read_body, send_json
 from levpref.errors import FailedAuthLimitExceeded, LevprefError
 from levpref.service.audit import iso_time
@@ -92,6 +93,7 @@ class LevprefApp:
         self.trusted_hops = trusted_hops
         self._on_shutdown = on_shutdown
         self._request_ids = RequestIds()
+        self._operations = Operations(kraken.ping, openapi.document_bytes, observability.exposition)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -101,9 +103,10 @@ class LevprefApp:
             return
         trace = Trace(self._request_ids.next())
         started = time.perf_counter()
-        if scope["path"] == "/metrics" and scope["method"] == "GET":
-            page, content_type = observability.exposition()
-            await send_json(send, 200, page, trace.request_id, content_type=content_type)
+        if scope["path"] == METRICS.path and scope["method"] == METRICS.method:  # answered before the body is read
+            page = await METRICS.handler(self._operations, Call({}, {}, b"", "", trace.request_id))
+            assert isinstance(page, Page)
+            await send_json(send, 200, page.body, trace.request_id, content_type=page.content_type)
             return
         if console.is_console(scope["path"]):
             await self._console(scope, send, trace.request_id)
@@ -170,15 +173,13 @@ class LevprefApp:
             query = bytes(scope.get("query_string", b"")).decode("latin-1")
             client = self._client_ip(scope, headers)
             return await self.admin.handle(method, raw_path, body, headers, request_id, query, client)
-        if path == "/health":
-            trace.endpoint = "health"
-            return render.admin_ok({"status": "ok"})
-        if path == "/ready":
-            trace.endpoint = "ready"
-            return await self._ready()
-        if path == "/openapi.json":
-            trace.endpoint = "openapi"
-            return (200, openapi.document_bytes()) if method == "GET" else render.routing_error(405)
+        operation = OPERATIONS_ROUTER.lookup(path)
+        if operation is not None:
+            trace.endpoint = next(iter(operation.methods.values())).label
+            served = operation.methods.get(method)
+            if served is None:
+                return render.routing_error(405)
+            return respond(served, await served.handler(self._operations, Call({}, {}, body, "", request_id)))
         methods = routes.BY_PATH.get(path)
         if methods is None:
             return render.routing_error(404)
@@ -218,15 +219,6 @@ class LevprefApp:
             trace.limit_scope = "ip" if isinstance(refusal, FailedAuthLimitExceeded) else "key"
             return render.kraken_error(refusal, at)
         return render.kraken_success(route.present(result, at))
-
-    async def _ready(self) -> render.Response:
-        """Ready when the database answers."""
-        try:
-            await self.kraken.ping()
-        except Exception:  # any store failure means not ready
-            log.exception("readiness check failed")
-            return 503, jsonwire.dumps({"status": "unavailable"})
-        return render.admin_ok({"status": "ready"})
 
     def _client_ip(self, scope: Scope, headers: dict[str, list[str]]) -> str:
         if self.trust_forwarded:

@@ -2,7 +2,8 @@
 
 Nothing about a Kraken endpoint is written here: its path, method, summary, parameters, auth and business errors
 come from ``routes.KRAKEN_ROUTES``; every body schema from ``adapters/wire/kraken.py`` through msgspec's
-``schema_components``; the error codes from ``levpref.errors``.
+``schema_components``; the error codes from ``levpref.errors``. The one exception is Kraken's Instrument, which
+levpref passes through as loaded: ``Instrument`` below describes it (a schema, never encoded).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, Struct, UnsetType
 
 from levpref.adapters.http.render import ROUTING_STATUS
 from levpref.adapters.http.routes import KRAKEN_ROUTES, KrakenRoute
@@ -32,12 +34,62 @@ _AUTH_HEADERS = [
 ]  # fmt: skip
 
 
+class MarginLevel(Struct):
+    initialMargin: float
+    maintenanceMargin: float
+    numNonContractUnits: float | UnsetType = UNSET
+    contracts: float | UnsetType = UNSET
+
+
+class Instrument(Struct):
+    """A contract in Kraken's Instrument schema (a saved copy of Kraken's response may carry more fields)."""
+
+    symbol: str
+    type: str
+    tradeable: bool
+    marginLevels: list[MarginLevel]
+    pair: str | UnsetType = UNSET
+    base: str | UnsetType = UNSET
+    quote: str | UnsetType = UNSET
+    tickSize: float | UnsetType = UNSET
+    contractSize: float | UnsetType = UNSET
+    contractValueTradePrecision: float | UnsetType = UNSET
+    impactMidSize: float | UnsetType = UNSET
+    maxPositionSize: float | UnsetType = UNSET
+    openingDate: str | UnsetType = UNSET
+    retailMarginLevels: list[MarginLevel] | UnsetType = UNSET
+    fundingRateCoefficient: float | UnsetType = UNSET
+    maxRelativeFundingRate: float | UnsetType = UNSET
+    postOnly: bool | UnsetType = UNSET
+    category: str | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
+    tradfi: bool | UnsetType = UNSET
+    mtf: bool | UnsetType = UNSET
+    lastTradingTime: str | UnsetType = UNSET
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(name=name)}
 
 
-def _closed(schemas: dict[str, Any]) -> dict[str, Any]:
-    """Every Struct's object schema is closed: a success body with an ``error`` key would not validate."""
+def _decimals_as_numbers(node: object) -> None:
+    """The encoder writes every Decimal as a JSON number (``decimal_format="number"``); msgspec describes one as a
+    string of format decimal."""
+    if isinstance(node, dict):
+        if node.get("format") == "decimal":
+            del node["format"]
+            node["type"] = "number"
+        for value in node.values():
+            _decimals_as_numbers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _decimals_as_numbers(value)
+
+
+def closed(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Every Struct's object schema is closed: a success body with an ``error`` key would not validate. Decimals
+    are numbers, as encoded."""
+    _decimals_as_numbers(schemas)
     for schema in schemas.values():
         if schema.get("type") == "object" and "properties" in schema:
             schema.setdefault("additionalProperties", False)
@@ -70,9 +122,10 @@ def components() -> dict[str, Any]:
     _, schemas = msgspec.json.schema_components(
         (*wire.SUCCESS_TYPES, *wire.ANSWER_TYPES, *wire.ERROR_TYPES), ref_template=REF
     )
-    schemas = _closed(schemas)
+    schemas = closed(schemas)
     schemas["GenericError"]["properties"]["error"] = {"enum": wire.GENERIC_ERRORS}
     schemas["Instruments"]["properties"]["instruments"] = {"type": "array", "items": ref("Instrument")}
+    schemas |= msgspec.json.schema_components((Instrument,), ref_template=REF)[1]  # open: not closed
     for route in KRAKEN_ROUTES:
         if route.business_errors:
             codes = [(e.number, e.message) for e in route.business_errors]
@@ -91,11 +144,11 @@ def components() -> dict[str, Any]:
     return schemas
 
 
-def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+def response(description: str, schema: dict[str, Any], media_type: str = JSON) -> dict[str, Any]:
     return {
         "description": description,
         "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        "content": {JSON: {"schema": schema}},
+        "content": {media_type: {"schema": schema}},
     }
 
 
@@ -111,7 +164,7 @@ def _operation(route: KrakenRoute) -> dict[str, Any]:
         "security": SECURITY if route.endpoint is not None else [],
         "parameters": [*params, *(_AUTH_HEADERS if route.endpoint is not None else [])],
         "responses": {
-            "200": _response(
+            "200": response(
                 "Success, or a generic error (shape A); both HTTP 200.",
                 {"oneOf": [ref(route.response.__name__), ref("GenericError")]},
             ),
@@ -127,7 +180,7 @@ def _operation(route: KrakenRoute) -> dict[str, Any]:
             "content": {FORM: {"schema": form}},
         }
     if route.business_errors:
-        operation["responses"]["500"] = _response("A business error (shape B).", ref(_business_name(route)))
+        operation["responses"]["500"] = response("A business error (shape B).", ref(_business_name(route)))
     return operation
 
 

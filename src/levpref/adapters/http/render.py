@@ -1,4 +1,4 @@
-"""Every response body the server sends, in one place: envelopes, errors and the Kraken wire shapes.
+"""The Kraken response bodies: envelopes, errors and the Kraken wire shapes (the admin API's: ``admin_render.py``).
 
 Rules (SPEC §1.1):
 - Success: HTTP 200, ``result``/``serverTime`` plus payload, and never an ``error`` key.
@@ -21,12 +21,11 @@ from levpref.adapters.jsonwire import money, number
 from levpref.adapters.wire import kraken as wire
 from levpref.domain.margin import FlexSummary
 from levpref.domain.preferences import MarginMode
-from levpref.errors import AdminError, BusinessError, KrakenError, LevprefError, ServerError
-from levpref.service.audit import decimal_text, iso_time
-from levpref.service.operator import AccountPools, AccountSummary
+from levpref.errors import BusinessError, KrakenError, LevprefError, ServerError
+from levpref.service.audit import iso_time
 from levpref.service.preferences import OpenPosition
 from levpref.service.preview import PoolFigures, Pools, Preview
-from levpref.service.records import AuditRecord, PreferenceRecord
+from levpref.service.records import PreferenceRecord
 
 Response = tuple[int, bytes]
 _TWO = Decimal("0.01")
@@ -111,14 +110,6 @@ def routing_error(status: int, at: str | None = None) -> Response:
     return status, jsonwire.dumps(wire.NumberedError(status=name, errors=items, serverTime=at or server_time()))
 
 
-def admin_error(error: AdminError) -> Response:
-    return error.status, jsonwire.dumps({"error": error.code, "detail": error.detail})
-
-
-def admin_ok(payload: dict[str, Any] | msgspec.Struct, status: int = 200) -> Response:
-    return status, jsonwire.dumps(payload)
-
-
 def accepted(_: object, at: str) -> wire.Accepted:
     return wire.Accepted(serverTime=at)
 
@@ -185,26 +176,6 @@ def open_positions(positions: list[OpenPosition], at: str) -> wire.OpenPositions
     return wire.OpenPositions(serverTime=at, openPositions=items)
 
 
-def audit_entries(entries: list[AuditRecord]) -> dict[str, Any]:
-    return {
-        "audit": [
-            {
-                "id": a.id,
-                "account": a.account_id,
-                "at": a.at,
-                "actor": a.actor,
-                "action": a.action,
-                "symbol": a.symbol,
-                "before": a.before,
-                "after": a.after,
-                "margin_moved": decimal_text(a.margin_moved),
-                "request_id": a.request_id,
-            }
-            for a in entries
-        ]
-    }
-
-
 def _optional_money(value: Decimal | None) -> msgspec.Raw | None:
     return None if value is None else money(value)
 
@@ -264,68 +235,3 @@ def preview_body(p: Preview) -> wire.PreviewBody:
 
 def preview_response(p: Preview, at: str) -> wire.Preview:
     return wire.Preview(serverTime=at, preview=preview_body(p))
-
-
-def preview(p: Preview) -> wire.PreviewAnswer:
-    """The admin API's answer: the same ``preview`` object, without the Kraken envelope."""
-    return wire.PreviewAnswer(preview_body(p))
-
-
-def accounts_page(page: list[AccountSummary], following: str | None) -> dict[str, Any]:
-    """``GET /admin/v1/accounts``: a page in id order, and the ``after`` of the next page (``null``: the last)."""
-    return {
-        "accounts": [{"id": a.account_id, "active": a.active} for a in page],
-        "next": None if following is None else {"after": following},
-    }
-
-
-def account_pools(view: AccountPools) -> dict[str, Any]:
-    """``GET /admin/v1/accounts/{id}/pools``: every pool with its figures rounded as ``/accounts`` rounds them."""
-    cross = view.cross
-    isolated, positions = [], []
-    for item in view.positions:
-        p = item.position
-        liquidation = _optional_money(item.liquidation_price)
-        if p.allocated_margin is not None:
-            equity = p.allocated_margin + p.unrealized_pnl
-            isolated.append(
-                {
-                    "symbol": p.symbol,
-                    "allocated_margin": money(p.allocated_margin),
-                    "equity": money(equity),
-                    "initial_margin": money(p.initial_margin),
-                    "maintenance_margin": money(p.maintenance_margin),
-                    "available": money(equity - p.initial_margin),
-                    "liquidation_price": liquidation,
-                }
-            )
-        positions.append(
-            {
-                "symbol": p.symbol,
-                "size": number(p.size),
-                "entry_price": number(p.entry_price),
-                "mark_price": number(p.mark_price),
-                "notional": money(p.notional),
-                "unrealized_pnl": money(p.unrealized_pnl),
-                "margin_mode": "cross" if p.allocated_margin is None else "isolated",
-                "max_leverage": _leverage(item.mode.max_leverage),
-                "liquidation_price": liquidation,
-            }
-        )
-    return {
-        "account": view.account_id,
-        "active": view.active,
-        "cross": {
-            "equity": money(cross.equity),
-            "initial_margin": money(cross.initial_margin),
-            "maintenance_margin": money(cross.maintenance_margin),
-            "available": money(cross.available),
-        },
-        "isolated": isolated,
-        "positions": positions,
-        "preferences": [
-            {"symbol": p.symbol, "max_leverage": _leverage(p.max_leverage), "pnl_currency": p.pnl_currency or "USD"}
-            for p in view.preferences
-        ],
-        "keys": [{"public": k.public_key, "access": k.access, "revoked": k.revoked} for k in view.keys],
-    }

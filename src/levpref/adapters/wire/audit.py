@@ -1,11 +1,7 @@
 """The query of ``GET /admin/v1/audit`` and ``/admin/v1/accounts/{id}/audit`` (and of ``levpref audit``).
 
-Parameters (each at most once; any other is refused, naming it):
-- ``limit``: 1 to 1000 entries, default 100; ``order``: ``newest`` (default) or ``oldest`` first;
-- ``after_id`` / ``before_id``: only ids above / below (the ``next`` cursor of a page is one of them);
-- ``symbol``, ``action``: exact matches;
-- ``since`` (inclusive) / ``until`` (exclusive): an ISO-8601 UTC time (``2026-12-01T00:00:00Z``, milliseconds
-  optional) or milliseconds since the epoch.
+The parameters and their meaning are declared once, in the admin route table (``adapters/http/admin_routes.py``);
+each is given at most once and any other is refused, naming it (``parameters``).
 """
 
 from __future__ import annotations
@@ -14,16 +10,19 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
+from levpref.adapters.wire.admin import AuditCursor
 from levpref.errors import InvalidInput
 from levpref.service.audit import iso_time
 from levpref.service.audit_log import DEFAULT_LIMIT, MAX_LIMIT, AuditPage, AuditQuery
 
-_ID = re.compile(r"[0-9]{1,18}")
-_SYMBOL = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_ACTION = re.compile(r"[a-z_]{1,64}")
+ID_PATTERN = "[0-9]{1,18}"
+SYMBOL_PATTERN = "[A-Za-z0-9_.-]{1,64}"
+ACTION_PATTERN = "[a-z_]{1,64}"
+_ID = re.compile(ID_PATTERN)
+_SYMBOL = re.compile(SYMBOL_PATTERN)
+_ACTION = re.compile(ACTION_PATTERN)
 _ISO = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{3})?Z")
 _MS = re.compile(r"[0-9]{1,15}")
-KNOWN = ("limit", "order", "after_id", "before_id", "symbol", "action", "since", "until")
 
 
 def parameters(query: str, known: tuple[str, ...]) -> dict[str, str]:
@@ -97,11 +96,11 @@ def _time(given: dict[str, str], name: str) -> str | None:
     return f"{iso[1]}{iso[2] or '.000'}Z"
 
 
-def next_cursor(page: AuditPage) -> dict[str, int] | None:
+def next_cursor(page: AuditPage) -> AuditCursor | None:
     """Where the following page starts, as the parameter to send (``{"before_id": 41}``), or None at the end."""
     if page.next is None:
         return None
     if page.next.newest_first:
         assert page.next.before_id is not None
-        return {"before_id": page.next.before_id}
-    return {"after_id": page.next.after_id}
+        return AuditCursor(before_id=page.next.before_id)
+    return AuditCursor(after_id=page.next.after_id)

@@ -82,7 +82,7 @@ class AccountDoc(Struct, forbid_unknown_fields=True, frozen=True):
 
 class CurrencyDoc(Struct, forbid_unknown_fields=True, frozen=True):
     price: Price
-    haircut: Haircut = Haircut(0)
+    haircut: Haircut = msgspec.field(default_factory=lambda: Haircut(0))  # a factory: the schema shows no default
 
 
 class ScenarioDoc(Struct, forbid_unknown_fields=True, frozen=True):
