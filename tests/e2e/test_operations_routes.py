@@ -12,6 +12,9 @@ def test_the_operations_routes_answer_their_documented_method_and_405_to_another
     assert http.get("/ready").content == b'{"status":"ready"}'
     assert http.get("/metrics").headers["content-type"].startswith("text/plain")
     assert http.get("/openapi.json").json()["openapi"] == "3.1.0"
+    for path in ("/health", "/ready", "/openapi.json"):  # HEAD is GET without the body (probes send it)
+        head = http.head(path)
+        assert (head.status_code, head.content) == (200, b""), path
     for path in ("/health", "/ready", "/metrics", "/openapi.json"):
         refused = http.post(path)
         assert refused.status_code == 405, path

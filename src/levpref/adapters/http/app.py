@@ -176,7 +176,7 @@ class LevprefApp:
         operation = OPERATIONS_ROUTER.lookup(path)
         if operation is not None:
             trace.endpoint = next(iter(operation.methods.values())).label
-            served = operation.methods.get(method)
+            served = operation.methods.get("GET" if method == "HEAD" else method)  # HEAD: a GET without its body
             if served is None:
                 return render.routing_error(405)
             return respond(served, await served.handler(self._operations, Call({}, {}, body, "", request_id)))

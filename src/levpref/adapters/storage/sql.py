@@ -585,6 +585,14 @@ class SqlTx:
                 "ON CONFLICT (id) DO UPDATE SET active = excluded.active",
                 (account_id, int(active)),
             )
+        await self._replace_keys(keys, keep)
+        wanted_accounts = {a for a, _ in accounts}
+        for (account_id,) in await self._db.fetchall("SELECT id FROM accounts"):
+            if account_id not in wanted_accounts:
+                await self._db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+
+    async def _replace_keys(self, keys: list[ApiKeyRecord], keep: set[str]) -> None:
+        """Make ``keys`` the only keys: others deleted, new ones inserted, staying ones updated in place."""
         wanted = {k.public_key for k in keys}
         for (public,) in await self._db.fetchall("SELECT public_key FROM api_keys"):
             if public not in wanted:
@@ -603,10 +611,6 @@ class SqlTx:
                     key.bucket.level, key.bucket.updated_ms, key.public_key,
                 ),
             )  # fmt: skip
-        wanted_accounts = {a for a, _ in accounts}
-        for (account_id,) in await self._db.fetchall("SELECT id FROM accounts"):
-            if account_id not in wanted_accounts:
-                await self._db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     # --- audit pages (admin API, SPEC §4) ---------------------------------------------------------------
     async def audit_page(
