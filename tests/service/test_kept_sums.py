@@ -1,9 +1,10 @@
-"""The kept sums of large accounts (``adapters/storage/account_sums.py``) never change an answer.
+"""The kept sums of large accounts (``adapters/storage/account_sums.py``) never change an answer, on either store.
 
-Two long-lived stores on one SQLite file stand for two server processes, each keeping sums of alice (24 positions,
-above ``MIN_POSITIONS``). Random operations run on either: leverage changes through the Kraken use case, and the
-operator's marks, positions, deletions and collateral. After each, a fresh store (no kept sums: it reads every
-position) and both long-lived ones must answer the same preview and flex account, to the last digit.
+Two long-lived stores on one database (a SQLite file, or a PostgreSQL database) stand for two server processes, each
+keeping sums of alice (24 positions, above ``MIN_POSITIONS``). Random operations run on either: leverage changes
+through the Kraken use case, and the operator's marks, positions, deletions and collateral. After each, a fresh store
+(no kept sums: it reads every position) and both long-lived ones must answer the same preview and flex account, to
+the last digit.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ from hypothesis import strategies as st
 from levpref.adapters.http import render
 from levpref.adapters.secretbox import SecretBox
 from levpref.adapters.storage.account_sums import MIN_POSITIONS
+from levpref.adapters.storage.postgres import PostgresStore
 from levpref.adapters.storage.sqlite import SqliteStore
 from levpref.adapters.wire.scenario import decode_scenario
 from levpref.auth.authent import sign_b64
 from levpref.errors import LevprefError
 from levpref.service.admin import AdminService
 from levpref.service.kraken import AuthSettings, Endpoint, KrakenRequest, KrakenService
+from levpref.service.ports import Store
 from tests.support import world
+from tests.support.postgres import PostgresCluster
 
 LEVERAGE = "/derivatives/api/v3/leveragepreferences"
 SYMBOLS = [f"PF_A{i:02d}USD" for i in range(24)]
@@ -48,12 +52,18 @@ def _large_world() -> dict[str, Any]:
     return scenario
 
 
+def _store(url: str) -> Store:
+    return SqliteStore(url) if not url.startswith("postgresql://") else PostgresStore(url, max_size=2)
+
+
 class Process:
     """One long-lived store (its own kept sums) and the services over it."""
 
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.store = SqliteStore(path)
+        self.store = _store(url)
+        if isinstance(self.store, PostgresStore):
+            self.run(self.store.open())
         self.admin = AdminService(self.store, BOX)
         self.kraken = KrakenService(self.store, BOX, AuthSettings())
 
@@ -81,8 +91,8 @@ class Process:
 
 
 class Lab:
-    def __init__(self, directory: str) -> None:
-        self.path = str(Path(directory) / "kept.db")
+    def __init__(self, url: str) -> None:
+        self.path = url
         self.loop = asyncio.new_event_loop()
         self.processes = [Process(self.path, self.loop), Process(self.path, self.loop)]
         self.processes[0].run(self.processes[0].store.migrate())
@@ -105,10 +115,15 @@ class Lab:
         self.loop.close()
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     with tempfile.TemporaryDirectory() as directory:
-        opened = Lab(directory)
+        if request.param == "sqlite":
+            url = str(Path(directory) / "kept.db")
+        else:
+            cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+            url = cluster.create_database("kept_sums")
+        opened = Lab(url)
         yield opened
         opened.close()
 
