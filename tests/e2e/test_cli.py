@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from levpref.config import Config
+from levpref.testing.server import stop_process_group
 from tests.support import world
 from tests.support.postgres import free_port
 from tests.support.server import SERVER_LOGS
@@ -86,13 +87,7 @@ class Running:
         return self.wait_for(r"listening on (http://[^\s\"]+)")[1]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from levpref.testing.server import stop_process_group
 from tests.support.postgres import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -89,13 +90,8 @@ class ServerProcess:
         raise RuntimeError(f"server did not become ready:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process_group(self.proc, 10)
         self.proc = None
 
     def kill9(self) -> None:

@@ -201,7 +201,8 @@ class MarginAccount:
 
     def sums(self) -> PositionSums:
         """The sums over every position of the account, listed or not."""
-        return PositionSums.of(self.positions).plus(self.others)
+        listed = PositionSums.of(self.positions)
+        return listed if self.others is NO_POSITIONS else listed.plus(self.others)
 
     @property
     def balance_value(self) -> Decimal:
@@ -279,7 +280,7 @@ class Rule(enum.Enum):
     POOL_BELOW_MAINTENANCE = "poolBelowMaintenance"  # rule 2, 41
 
 
-CROSS = "cross"
+CROSS_POOL = "cross"  # the cross pool's name in ``failed_pool`` (an isolated pool is named by its symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,12 +383,12 @@ def _judge(
 ) -> tuple[Outcome, Rule, str | None]:
     """Rules 1 and 2 of SPEC §3.4 on the two pools a change touches."""
     if cross_after.available < cross_before.available and cross_after.available < ZERO:
-        return Outcome.INSUFFICIENT_MARGIN, Rule.CROSS_AVAILABLE_BELOW_ZERO, CROSS
+        return Outcome.INSUFFICIENT_MARGIN, Rule.CROSS_AVAILABLE_BELOW_ZERO, CROSS_POOL
     cross_worse = _slack(cross_after.equity, cross_after.maintenance_margin) < _slack(
         cross_before.equity, cross_before.maintenance_margin
     )
     if cross_worse and cross_after.equity < cross_after.maintenance_margin:
-        return Outcome.WOULD_CAUSE_LIQUIDATION, Rule.POOL_BELOW_MAINTENANCE, CROSS
+        return Outcome.WOULD_CAUSE_LIQUIDATION, Rule.POOL_BELOW_MAINTENANCE, CROSS_POOL
     if isolated_after is not None:
         isolated_worse = isolated_before is None or _slack(
             isolated_after.equity, isolated_after.maintenance_margin
@@ -458,7 +459,7 @@ def _available_share(quantity: Decimal, available: Decimal, collateral_value: De
 
 
 __all__ = [
-    "CROSS",
+    "CROSS_POOL",
     "NO_POSITIONS",
     "CollateralBalance",
     "CrossPool",

@@ -8,8 +8,6 @@ from levpref.errors import InvalidInput
 from levpref.service.ports import Tx
 from levpref.service.records import AccountState
 
-AccountView = AccountState  # an account's margin inputs and its preferences
-
 
 async def load_account(tx: Tx, account_id: str) -> AccountState:
     """Every position and preference of the account, in one statement whatever its size."""

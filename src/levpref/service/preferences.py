@@ -30,10 +30,16 @@ from levpref.errors import (
     RequiredArgumentMissing,
     WouldCauseLiquidation,
 )
-from levpref.service.accounts import AccountView
 from levpref.service.audit import decimal_text, iso_time
 from levpref.service.ports import Tx
-from levpref.service.records import ApiKeyRecord, AuditRecord, InstrumentRecord, PositionRecord, PreferenceRecord
+from levpref.service.records import (
+    AccountState,
+    ApiKeyRecord,
+    AuditRecord,
+    InstrumentRecord,
+    PositionRecord,
+    PreferenceRecord,
+)
 
 if TYPE_CHECKING:  # kraken.py imports this module at run time; the request type is needed for checking only
     from levpref.service.kraken import KrakenRequest as Request
@@ -90,7 +96,7 @@ class LeverageChange:
     symbol: str
     current: PreferenceRecord
     mode: MarginMode
-    view: AccountView
+    view: AccountState
     decision: MarginDecision | None
 
 

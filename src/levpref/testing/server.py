@@ -157,6 +157,20 @@ def _amount(value: Amount) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = 15.0) -> None:
+    """End a process started in its own session, and its children: ``SIGTERM``, then ``SIGKILL`` after ``timeout``."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -379,15 +393,8 @@ class LevprefServer:
         self.admin.close()
         process, self.process = self.process, None
         _LIVE.discard(self)
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=self._stop_timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            stop_process_group(process, self._stop_timeout)
         if self._own_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
 
