@@ -33,6 +33,7 @@ from tests.support.server import ServerProcess  # noqa: E402
 
 BASE = "/derivatives/api/v3"
 REQUESTS = 200
+WINDOW = 256  # the server's default nonce window: a ccxt bot's key keeps it full
 _COUNTER = re.compile(r'^levpref_(sql_statements|db_round_trips)_total\{store="(\w+)"\} ([0-9.e+]+)$', re.M)
 
 
@@ -41,17 +42,29 @@ def _counters(client: httpx.Client, store: str) -> dict[str, float]:
     return {kind: float(value) for kind, label, value in _COUNTER.findall(page) if label == store}
 
 
-def _signed(client: httpx.Client, method: str, path: str, query: str) -> httpx.Response:
-    headers = {"APIKey": world.ALICE_FULL[0], "Authent": sign_b64(world.ALICE_FULL[1], query, "", path)}
+_NONCES = iter(range(10**12, 10**13))
+
+
+def _signed(client: httpx.Client, method: str, path: str, query: str, *, nonce: bool) -> httpx.Response:
+    """One signed request, with a fresh ``Nonce`` header when ``nonce`` (as ccxt and python-kraken-sdk send)."""
+    sent = str(next(_NONCES)) if nonce else ""
+    headers = {"APIKey": world.ALICE_FULL[0], "Authent": sign_b64(world.ALICE_FULL[1], query, sent, path)}
+    if nonce:
+        headers["Nonce"] = sent
     return client.request(method, httpx.URL(f"{path}?{query}" if query else path), headers=headers)
 
 
+def _toggle(i: int) -> str:
+    return "symbol=PF_XBTUSD" + ("&maxLeverage=10" if i % 2 else "")
+
+
 KINDS: dict[str, tuple[str, str, Callable[[int], str]]] = {
-    "PUT accepted (cross ↔ isolated)": ("PUT", f"{BASE}/leveragepreferences",
-                                        lambda i: "symbol=PF_XBTUSD" + ("&maxLeverage=10" if i % 2 else "")),
+    "PUT accepted (cross ↔ isolated)": ("PUT", f"{BASE}/leveragepreferences", _toggle),
+    "PUT accepted, Nonce, full window": ("PUT", f"{BASE}/leveragepreferences", _toggle),
     "PUT refused (92)": ("PUT", f"{BASE}/leveragepreferences", lambda i: "symbol=PF_XBTUSD&maxLeverage=2"),
     "PUT harmless repeat": ("PUT", f"{BASE}/leveragepreferences", lambda i: "symbol=PF_ETHUSD"),
     "GET leveragepreferences": ("GET", f"{BASE}/leveragepreferences", lambda i: ""),
+    "GET leveragepreferences, Nonce": ("GET", f"{BASE}/leveragepreferences", lambda i: ""),
     "GET accounts": ("GET", f"{BASE}/accounts", lambda i: ""),
     "GET openpositions": ("GET", f"{BASE}/openpositions", lambda i: ""),
     "GET preview": ("GET", f"{BASE}/leveragepreferences/preview", lambda i: "symbol=PF_XBTUSD&maxLeverage=10"),
@@ -63,10 +76,13 @@ def measure(store: str, server: ServerProcess) -> dict[str, dict[str, float]]:
     with httpx.Client(base_url=server.base, timeout=30) as client:
         for kind, (method, path, query) in KINDS.items():
             server.load(world.scenario())
-            _signed(client, method, path, query(0))  # warm: caches, prepared statements
+            nonce = "Nonce" in kind
+            for _ in range(WINDOW + 1 if nonce else 1):  # warm: caches, prepared statements, a full nonce window
+                _signed(client, "GET", f"{BASE}/leveragepreferences", "", nonce=nonce)
+            _signed(client, method, path, query(0), nonce=nonce)
             before = _counters(client, store)
             for i in range(1, REQUESTS + 1):
-                _signed(client, method, path, query(i))
+                _signed(client, method, path, query(i), nonce=nonce)
             after = _counters(client, store)
             figures[kind] = {name: round((after[name] - before[name]) / REQUESTS, 2) for name in after}
     return figures
@@ -106,12 +122,12 @@ def print_table(figures: dict[str, Any]) -> None:
     stores = [s for s in ("sqlite", "postgresql") if s in figures]
     print("\nDatabase cost per request (sequential requests, one worker)")
     head = "".join(f"{s + ' stmts':>20}{s + ' trips':>20}" for s in stores)
-    print(f"{'request':<34}{head}")
+    print(f"{'request':<36}{head}")
     for kind in KINDS:
         cells = "".join(
             f"{figures[s][kind]['sql_statements']:>20}{figures[s][kind]['db_round_trips']:>20}" for s in stores
         )
-        print(f"{kind:<34}{cells}")
+        print(f"{kind:<36}{cells}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ from levpref.ratelimit import KEY_PERIOD_MS, take
 from levpref.service import preferences, preview
 from levpref.service.guard import charge_failure, has_room_for_failure, locked_out
 from levpref.service.ports import Secrets, Store, Tx
-from levpref.service.records import ApiKeyRecord
+from levpref.service.records import ApiKeyRecord, NonceState
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +142,8 @@ class KrakenService:
         result: Any = None
         async with self._store.transaction() as tx:
             try:
-                key = await self._authenticate(tx, endpoint, request)
-                await self._consume_nonce(tx, key, request)
-                await self._charge(tx, key, endpoint, request.now_ms)
+                key, window = await self._authenticate(tx, endpoint, request)
+                await self._spend(tx, key, window, endpoint, request)
                 try:
                     params = signed_params(_raw(request.raw_query), _raw(request.body), request.content_type)
                     if params is None:
@@ -158,20 +157,25 @@ class KrakenService:
             raise failure
         return result
 
-    async def _authenticate(self, tx: Tx, endpoint: Endpoint, request: KrakenRequest) -> ApiKeyRecord:
-        """The verified key; failures charge the failed-auth buckets of the client IP and of the named key.
+    async def _authenticate(
+        self, tx: Tx, endpoint: Endpoint, request: KrakenRequest
+    ) -> tuple[ApiKeyRecord, NonceState | None]:
+        """The verified key and its window's state for the request's nonce; failures charge the failed-auth
+        buckets of the client IP and of the named key.
 
-        One statement reads the key and the buckets together; a client whose buckets are empty is refused before
-        its signature is checked. A request that cannot name a key reads only the buckets."""
+        One statement reads the key, the buckets and the nonce's state together; a client whose buckets are empty
+        is refused before its signature is checked. A request that cannot name a key reads only the buckets."""
         now = request.now_ms
         limit = self._settings.failed_auth_limit
         buckets = [f"ip:{request.client_ip}"]
         if _usable_key_name(request.api_key):
             buckets.append(f"ipkey:{request.client_ip} {request.api_key}")
         key: ApiKeyRecord | None = None
+        window: NonceState | None = None
         if self._well_formed(request):
             assert request.api_key is not None
-            key, levels = await tx.lock_key_with_buckets(request.api_key, buckets)
+            stored = None if request.nonce is None else nonce_key(int(request.nonce))
+            key, levels, window = await tx.lock_key_with_buckets(request.api_key, buckets, stored)
             if key is None:  # the statement read no bucket: read them as a known key's would be (same work)
                 levels = await tx.failure_buckets(buckets)
             if not has_room_for_failure(levels, limit, now):
@@ -187,7 +191,7 @@ class KrakenService:
             raise AuthenticationError
         if not key.account_active:
             raise AccountInactive
-        return key
+        return key, window
 
     def _well_formed(self, request: KrakenRequest) -> bool:
         """Whether the request names a key and carries what a signature needs (a well-formed nonce if any)."""
@@ -219,17 +223,30 @@ class KrakenService:
         async with self._store.transaction() as tx:
             await tx.meta("schema")
 
-    async def _consume_nonce(self, tx: Tx, key: ApiKeyRecord, request: KrakenRequest) -> None:
-        """Judge the nonce against the key's window and floor, and consume it at once when it passes."""
-        if request.nonce is None:
-            return
+    async def _spend(
+        self, tx: Tx, key: ApiKeyRecord, window: NonceState | None, endpoint: Endpoint, request: KrakenRequest
+    ) -> None:
+        """Consume the nonce (it is kept whatever follows) and charge the rate budget, in one write of the key.
+        A nonce that is a duplicate or below the window refuses the request and charges nothing; a request that
+        does not fit the budget keeps its nonce consumed and is refused uncharged."""
+        nonce, evict = self._judge_nonce(key, window, request)
+        fits, bucket = take(key.bucket, endpoint.cost, key.rate_budget, KEY_PERIOD_MS, request.now_ms)
+        await tx.save_key_use(key.public_key, bucket=bucket if fits else None, nonce=nonce, evict=evict)
+        if not fits:
+            raise ApiLimitExceeded
+
+    def _judge_nonce(
+        self, key: ApiKeyRecord, window: NonceState | None, request: KrakenRequest
+    ) -> tuple[str | None, str | None]:
+        """The nonce to keep and the one it evicts (storage forms); raises when the window refuses it."""
+        if request.nonce is None or window is None:
+            return None, None
         nonce = int(request.nonce)
-        stored = nonce_key(nonce)
-        known = await tx.nonce_known(key.public_key, stored)
-        smallest = await tx.smallest_nonce(key.public_key) if key.nonce_count >= self._settings.nonce_window else None
+        full = key.nonce_count >= self._settings.nonce_window
+        smallest = window.smallest if full else None
         verdict = judge_nonce(
             nonce,
-            known=known,
+            known=window.known,
             kept=key.nonce_count,
             smallest=None if smallest is None else int(smallest),
             window=self._settings.nonce_window,
@@ -239,11 +256,4 @@ class KrakenService:
             raise NonceDuplicate
         if verdict is NonceVerdict.BELOW_THRESHOLD:
             raise NonceBelowThreshold
-        evicted = smallest if verdict is NonceVerdict.ACCEPT_AND_EVICT else None
-        await tx.add_nonce(key.public_key, stored, evict=evicted)
-
-    async def _charge(self, tx: Tx, key: ApiKeyRecord, endpoint: Endpoint, now_ms: int) -> None:
-        fits, bucket = take(key.bucket, endpoint.cost, key.rate_budget, KEY_PERIOD_MS, now_ms)
-        if not fits:
-            raise ApiLimitExceeded
-        await tx.save_key_bucket(key.public_key, bucket)
+        return nonce_key(nonce), smallest if verdict is NonceVerdict.ACCEPT_AND_EVICT else None

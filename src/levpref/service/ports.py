@@ -17,6 +17,7 @@ from levpref.service.records import (
     AuditRecord,
     CurrencyRecord,
     InstrumentRecord,
+    NonceState,
     PositionRecord,
     PreferenceRecord,
 )
@@ -32,8 +33,10 @@ class Tx(Protocol):
     async def lock_key(self, public_key: str) -> ApiKeyRecord | None: ...
 
     async def lock_key_with_buckets(
-        self, public_key: str, buckets: list[str]
-    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket]]: ...
+        self, public_key: str, buckets: list[str], nonce: str | None = None
+    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket], NonceState | None]:
+        """The key (locked), the failed-auth ``buckets`` and, for ``nonce``, its state in the key's window."""
+        ...
 
     async def account_state(self, account_id: str, symbol: str = "", *, complete: bool = False) -> AccountState:
         """The account for a decision on ``symbol``; ``complete``: every position and preference listed."""
@@ -51,13 +54,12 @@ class Tx(Protocol):
 
     async def all_key_secrets(self) -> list[tuple[str, str]]: ...
 
-    async def save_key_bucket(self, public_key: str, bucket: Bucket) -> None: ...
-
-    async def nonce_known(self, public_key: str, nonce: str) -> bool: ...
-
-    async def smallest_nonce(self, public_key: str) -> str | None: ...
-
-    async def add_nonce(self, public_key: str, nonce: str, *, evict: str | None) -> None: ...
+    async def save_key_use(
+        self, public_key: str, *, bucket: Bucket | None, nonce: str | None, evict: str | None
+    ) -> None:
+        """What a request spent of its key: ``nonce`` kept (replacing ``evict``, which becomes the floor) and the
+        rate ``bucket`` as charged (``None``: not charged)."""
+        ...
 
     async def nonces(self, public_key: str) -> list[str]: ...
 

@@ -30,6 +30,14 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NonceState:
+    """One nonce's place in its key's window, as the gate read it: already kept, and the window's smallest."""
+
+    known: bool
+    smallest: str | None  # 20-digit storage form; ``None`` when the window is empty
+
+
+@dataclass(frozen=True, slots=True)
 class InstrumentRecord:
     """An instrument and its Kraken wire form (``raw``, as loaded), returned by GET /instruments."""
 

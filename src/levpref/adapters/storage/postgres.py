@@ -84,6 +84,13 @@ class _PgDriver:
         _COUNT[0] += 1
         await self._conn.execute(_pg(sql), params, prepare=True)
 
+    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
+        _COUNT[0] += 2
+        _COUNT[1] += 1
+        one = await self._conn.execute(_pg(first[0]), first[1], prepare=True)
+        two = await self._conn.execute(_pg(then[0]), then[1], prepare=True)
+        return await one.fetchall(), await two.fetchall()  # the first fetch flushes both and waits for both
+
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     """Every pooled connection: explicit transactions at READ COMMITTED (the locking rules above rely on it)."""

@@ -33,6 +33,7 @@ from levpref.service.records import (
     AuditRecord,
     CurrencyRecord,
     InstrumentRecord,
+    NonceState,
     PositionRecord,
     PreferenceRecord,
 )
@@ -59,6 +60,11 @@ class Driver(Protocol):
 
     async def defer(self, sql: str, params: Params = ()) -> None:
         """A write whose result is not read: it may travel with the next statement that is waited for."""
+        ...
+
+    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
+        """Two reads run one after the other (``then`` reads as of its own start), sent together when the driver
+        can: one round trip."""
         ...
 
 
@@ -173,34 +179,27 @@ class SqlTx:
     async def all_key_secrets(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self._db.fetchall("SELECT public_key, secret_enc FROM api_keys")]
 
-    async def save_key_bucket(self, public_key: str, bucket: Bucket) -> None:
-        await self._db.defer(
-            "UPDATE api_keys SET bucket_level = ?, bucket_updated_ms = ? WHERE public_key = ?",
-            (bucket.level, bucket.updated_ms, public_key),
-        )
-
-    async def nonce_known(self, public_key: str, nonce: str) -> bool:
-        return (
-            await self._one("SELECT 1 FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, nonce)) is not None
-        )
-
-    async def smallest_nonce(self, public_key: str) -> str | None:
-        row = await self._one("SELECT MIN(nonce) FROM nonces WHERE public_key = ?", (public_key,))
-        return None if row is None or row[0] is None else str(row[0])
-
-    async def add_nonce(self, public_key: str, nonce: str, *, evict: str | None) -> None:
-        """Keep ``nonce``; ``evict`` (the window's smallest) leaves it and becomes the key's floor."""
-        if evict is not None:
-            await self._db.defer("DELETE FROM nonces WHERE public_key = ? AND nonce = ?", (public_key, evict))
+    async def save_key_use(
+        self, public_key: str, *, bucket: Bucket | None, nonce: str | None, evict: str | None
+    ) -> None:
+        """At most two statements: the nonce kept (an evicted one is *replaced*, one row updated in place), and one
+        update of the key's row (bucket, window count, floor)."""
+        sets: list[str] = []
+        params: list[Any] = []
+        if bucket is not None:
+            sets.append("bucket_level = ?, bucket_updated_ms = ?")
+            params += (bucket.level, bucket.updated_ms)
+        if nonce is not None and evict is not None:
             await self._db.defer(
-                "UPDATE api_keys SET nonce_floor = ? WHERE public_key = ? AND (nonce_floor IS NULL OR nonce_floor < ?)",
-                (evict, public_key, evict),
+                "UPDATE nonces SET nonce = ? WHERE public_key = ? AND nonce = ?", (nonce, public_key, evict)
             )
-        await self._db.defer("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
-        if evict is None:
-            await self._db.defer(
-                "UPDATE api_keys SET nonce_count = nonce_count + 1 WHERE public_key = ?", (public_key,)
-            )
+            sets.append("nonce_floor = CASE WHEN nonce_floor IS NULL OR nonce_floor < ? THEN ? ELSE nonce_floor END")
+            params += (evict, evict)
+        elif nonce is not None:
+            await self._db.defer("INSERT INTO nonces (public_key, nonce) VALUES (?, ?)", (public_key, nonce))
+            sets.append("nonce_count = nonce_count + 1")
+        if sets:
+            await self._db.defer(f"UPDATE api_keys SET {', '.join(sets)} WHERE public_key = ?", (*params, public_key))
 
     async def nonces(self, public_key: str) -> list[str]:
         rows = await self._db.fetchall("SELECT nonce FROM nonces WHERE public_key = ? ORDER BY nonce", (public_key,))
@@ -427,29 +426,54 @@ class SqlTx:
         if self._db.for_update:
             await self._db.defer(f"SELECT 1 FROM accounts WHERE id = ? {self._db.for_update}", (account_id,))
 
+    _WINDOW = (
+        "(SELECT 1 FROM nonces n WHERE n.public_key = ? AND n.nonce = ?), "
+        "(SELECT MIN(n.nonce) FROM nonces n WHERE n.public_key = ?)"
+    )
+
     async def lock_key_with_buckets(
-        self, public_key: str, buckets: list[str]
-    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket]]:
-        """The key (locked, as ``lock_key``) and the failed-auth buckets ``buckets``, in one statement. When the
-        key does not exist the buckets are not read (the failure is charged under their locks anyway)."""
+        self, public_key: str, buckets: list[str], nonce: str | None = None
+    ) -> tuple[ApiKeyRecord | None, dict[str, Bucket], NonceState | None]:
+        """The key (locked, as ``lock_key``), the failed-auth buckets ``buckets`` and, for ``nonce``, whether the
+        key's window holds it and the window's smallest. One statement on SQLite (its transactions are serial);
+        on PostgreSQL the window is a second statement in the same round trip, because a statement reads as of its
+        start, before it waited for the key's lock, and the lock holder may have just kept that very nonce. When
+        the key does not exist the buckets are not read (the failure is charged under their locks anyway)."""
         lock = self._db.for_update and f"{self._db.for_update} OF k"
-        levels = ", ".join(
-            "(SELECT level FROM ip_failures WHERE ip = ?), (SELECT updated_ms FROM ip_failures WHERE ip = ?)"
+        levels = "".join(
+            ", (SELECT level FROM ip_failures WHERE ip = ?), (SELECT updated_ms FROM ip_failures WHERE ip = ?)"
             for _ in buckets
         )
-        row = await self._one(
-            f"SELECT {self._KEY_COLUMNS}, {levels} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+        params: list[Any] = [name for name in buckets for _ in range(2)]
+        inline = nonce is not None and not lock
+        if inline:
+            levels += f", {self._WINDOW}"
+            params += (public_key, nonce, public_key)
+        statement = (
+            f"SELECT {self._KEY_COLUMNS}{levels} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
             f"WHERE k.public_key = ? {lock}",
-            (*(name for name in buckets for _ in range(2)), public_key),
+            (*params, public_key),
         )
-        if row is None:
-            return None, {}
+        if nonce is None or inline:
+            rows = await self._db.fetchall(*statement)
+        else:
+            rows, after = await self._db.fetch_together(
+                statement, (f"SELECT {self._WINDOW}", (public_key, nonce, public_key))
+            )
+            rows = [(*row, *after[0]) for row in rows]
+        if not rows:
+            return None, {}, None
+        row = rows[0]
         found = {
             name: Bucket(int(row[12 + 2 * i]), int(row[13 + 2 * i]))
             for i, name in enumerate(buckets)
             if row[12 + 2 * i] is not None
         }
-        return self._key(row[:12]), found
+        state = None
+        if nonce is not None:
+            known, smallest = row[12 + 2 * len(buckets) :]
+            state = NonceState(known is not None, None if smallest is None else str(smallest))
+        return self._key(row[:12]), found, state
 
     async def _new_version(self, account_id: str) -> int:
         """Replace the account's state version (its positions changed): kept sums of it no longer match."""

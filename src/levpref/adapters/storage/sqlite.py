@@ -53,6 +53,9 @@ class _SqliteDriver:
     async def defer(self, sql: str, params: Params = ()) -> None:
         _counted(self._conn, sql, params)
 
+    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
+        return _counted(self._conn, *first).fetchall(), _counted(self._conn, *then).fetchall()
+
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
     """Switch the file to WAL. On a new file several processes may switch it at once: the switch then fails at once
