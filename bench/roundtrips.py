@@ -4,6 +4,7 @@ A real server (``levpref serve``, one worker) on each store answers a fixed sequ
 time, one after the other (no group commit to amortise a COMMIT over several requests: the worst case); the
 counters ``levpref_sql_statements_total`` and ``levpref_db_round_trips_total`` are read from ``/metrics`` before
 and after, and divided by the number of requests. Prints a table and returns the figures for the JSON record.
+The PostgreSQL count is the wire's: ``tests/e2e/test_round_trips.py`` puts a turn-counting proxy in between.
 
     .venv/bin/python -m bench.roundtrips [--postgres]
 """

@@ -44,8 +44,9 @@ Params = Sequence[Any]
 
 # What a request costs the database, counted in the drivers of this process (bench/roundtrips.py reads them from
 # /metrics): [statements sent, round trips to the database]. On SQLite a statement is a call into the library; on
-# PostgreSQL a round trip is a wait for the server (pipeline mode sends several statements in one). Plain integers:
-# a process serves one event loop, and a lock per statement cost more than the statement's bookkeeping.
+# PostgreSQL a round trip is a wait for the server (pipeline mode sends several statements in one), and
+# tests/e2e/test_round_trips.py checks that count against the turns a proxy sees on the wire. Plain integers: a
+# process serves one event loop, and a lock per statement cost more than the statement's bookkeeping.
 COUNTS: dict[str, list[int]] = {"sqlite": [0, 0], "postgresql": [0, 0]}
 
 
