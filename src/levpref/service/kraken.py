@@ -163,8 +163,9 @@ class KrakenService:
         """The verified key and its window's state for the request's nonce; failures charge the failed-auth
         buckets of the client IP and of the named key.
 
-        One statement reads the key, the buckets and the nonce's state together; a client whose buckets are empty
-        is refused before its signature is checked. A request that cannot name a key reads only the buckets."""
+        One statement reads the key (if it exists), the buckets and the nonce's state together, the same work for
+        a known and an unknown key; a client whose buckets are empty is refused before its signature is checked.
+        A request that cannot name a key reads only the buckets."""
         now = request.now_ms
         limit = self._settings.failed_auth_limit
         buckets = [f"ip:{request.client_ip}"]
@@ -176,8 +177,6 @@ class KrakenService:
             assert request.api_key is not None
             stored = None if request.nonce is None else nonce_key(int(request.nonce))
             key, levels, window = await tx.lock_key_with_buckets(request.api_key, buckets, stored)
-            if key is None:  # the statement read no bucket: read them as a known key's would be (same work)
-                levels = await tx.failure_buckets(buckets)
             if not has_room_for_failure(levels, limit, now):
                 raise FailedAuthLimitExceeded
         elif await locked_out(tx, buckets, limit, now):

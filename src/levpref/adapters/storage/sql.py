@@ -435,11 +435,13 @@ class SqlTx:
     async def lock_key_with_buckets(
         self, public_key: str, buckets: list[str], nonce: str | None = None
     ) -> tuple[ApiKeyRecord | None, dict[str, Bucket], NonceState | None]:
-        """The key (locked, as ``lock_key``), the failed-auth buckets ``buckets`` and, for ``nonce``, whether the
-        key's window holds it and the window's smallest. One statement on SQLite (its transactions are serial);
-        on PostgreSQL the window is a second statement in the same round trip, because a statement reads as of its
-        start, before it waited for the key's lock, and the lock holder may have just kept that very nonce. When
-        the key does not exist the buckets are not read (the failure is charged under their locks anyway)."""
+        """The key (locked, as ``lock_key``; ``None`` if there is none), the failed-auth buckets ``buckets`` and,
+        for ``nonce``, whether the key's window holds it and the window's smallest. One statement on SQLite (its
+        transactions are serial); on PostgreSQL the window is a second statement in the same round trip, because a
+        statement reads as of its start, before it waited for the key's lock, and the lock holder may have just
+        kept that very nonce. The statement answers one row whether the key exists or not (the key is a derived
+        table outer-joined to one row), so an unknown key costs the database what a known one does: the time of a
+        refusal does not tell whether a public key exists (SPEC §2.4)."""
         lock = self._db.for_update and f"{self._db.for_update} OF k"
         levels = "".join(
             ", (SELECT level FROM ip_failures WHERE ip = ?), (SELECT updated_ms FROM ip_failures WHERE ip = ?)"
@@ -451,8 +453,8 @@ class SqlTx:
             levels += f", {self._WINDOW}"
             params += (public_key, nonce, public_key)
         statement = (
-            f"SELECT {self._KEY_COLUMNS}{levels} FROM api_keys k JOIN accounts a ON a.id = k.account_id "
-            f"WHERE k.public_key = ? {lock}",
+            f"SELECT kk.*{levels} FROM (SELECT 1) AS one LEFT JOIN (SELECT {self._KEY_COLUMNS} FROM api_keys k "
+            f"JOIN accounts a ON a.id = k.account_id WHERE k.public_key = ? {lock}) AS kk ON TRUE",
             (*params, public_key),
         )
         if nonce is None or inline:
@@ -462,8 +464,6 @@ class SqlTx:
                 statement, (f"SELECT {self._WINDOW}", (public_key, nonce, public_key))
             )
             rows = [(*row, *after[0]) for row in rows]
-        if not rows:
-            return None, {}, None
         row = rows[0]
         found = {
             name: Bucket(int(row[12 + 2 * i]), int(row[13 + 2 * i]))
@@ -474,7 +474,7 @@ class SqlTx:
         if nonce is not None:
             known, smallest = row[12 + 2 * len(buckets) :]
             state = NonceState(known is not None, None if smallest is None else str(smallest))
-        return self._key(row[:12]), found, state
+        return (None if row[0] is None else self._key(row[:12])), found, state
 
     async def _new_version(self, account_id: str) -> int:
         """Replace the account's state version (its positions changed): kept sums of it no longer match."""
