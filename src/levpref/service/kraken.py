@@ -85,15 +85,16 @@ Handler = Callable[[Tx, ApiKeyRecord, KrakenRequest], Awaitable[Any]]
 
 
 class Endpoint(enum.Enum):
-    """Private endpoints: rate cost and whether a full-access key is required."""
+    """Private endpoints: rate cost, whether a full-access key is required, and whether the handler reads the
+    account's preferences (read ahead with the key: one wait less on PostgreSQL)."""
 
-    PUT_LEVERAGE = ("PUT leveragepreferences", 10, True)
-    GET_LEVERAGE = ("GET leveragepreferences", 2, False)
-    PREVIEW_LEVERAGE = ("GET leveragepreferences/preview", 2, False)
-    PUT_PNL = ("PUT pnlpreferences", 10, True)
-    GET_PNL = ("GET pnlpreferences", 2, False)
-    GET_ACCOUNTS = ("GET accounts", 2, False)
-    GET_OPEN_POSITIONS = ("GET openpositions", 2, False)
+    PUT_LEVERAGE = ("PUT leveragepreferences", 10, True, False)
+    GET_LEVERAGE = ("GET leveragepreferences", 2, False, True)
+    PREVIEW_LEVERAGE = ("GET leveragepreferences/preview", 2, False, False)
+    PUT_PNL = ("PUT pnlpreferences", 10, True, False)
+    GET_PNL = ("GET pnlpreferences", 2, False, True)
+    GET_ACCOUNTS = ("GET accounts", 2, False, False)
+    GET_OPEN_POSITIONS = ("GET openpositions", 2, False, True)
 
     @property
     def label(self) -> str:
@@ -106,6 +107,10 @@ class Endpoint(enum.Enum):
     @property
     def needs_full_access(self) -> bool:
         return bool(self.value[2])
+
+    @property
+    def reads_preferences(self) -> bool:
+        return bool(self.value[3])
 
 
 _HANDLERS: dict[Endpoint, Handler] = {
@@ -176,7 +181,9 @@ class KrakenService:
         if self._well_formed(request):
             assert request.api_key is not None
             stored = None if request.nonce is None else nonce_key(int(request.nonce))
-            key, levels, window = await tx.lock_key_with_buckets(request.api_key, buckets, stored)
+            key, levels, window = await tx.lock_key_with_buckets(
+                request.api_key, buckets, stored, preferences=endpoint.reads_preferences
+            )
             if not has_room_for_failure(levels, limit, now):
                 raise FailedAuthLimitExceeded
         elif await locked_out(tx, buckets, limit, now):

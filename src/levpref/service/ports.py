@@ -33,9 +33,10 @@ class Tx(Protocol):
     async def lock_key(self, public_key: str) -> ApiKeyRecord | None: ...
 
     async def lock_key_with_buckets(
-        self, public_key: str, buckets: list[str], nonce: str | None = None
+        self, public_key: str, buckets: list[str], nonce: str | None = None, *, preferences: bool = False
     ) -> tuple[ApiKeyRecord | None, dict[str, Bucket], NonceState | None]:
-        """The key (locked), the failed-auth ``buckets`` and, for ``nonce``, its state in the key's window."""
+        """The key (locked), the failed-auth ``buckets`` and, for ``nonce``, its state in the key's window;
+        ``preferences``: the key's account's preferences read ahead, for ``preferences()``."""
         ...
 
     async def account_state(self, account_id: str, symbol: str = "", *, complete: bool = False) -> AccountState:

@@ -88,12 +88,11 @@ class _PgDriver:
         _COUNT[0] += 1
         await self._conn.execute(_pg(sql), params, prepare=True)
 
-    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
-        _COUNT[0] += 2
+    async def fetch_together(self, *statements: tuple[str, Params]) -> list[list[Row]]:
+        _COUNT[0] += len(statements)
         _COUNT[1] += 1
-        one = await self._conn.execute(_pg(first[0]), first[1], prepare=True)
-        two = await self._conn.execute(_pg(then[0]), then[1], prepare=True)
-        return await one.fetchall(), await two.fetchall()  # the first fetch flushes both and waits for both
+        cursors = [await self._conn.execute(_pg(sql), params, prepare=True) for sql, params in statements]
+        return [await cursor.fetchall() for cursor in cursors]  # the first fetch flushes them all and waits once
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:

@@ -63,9 +63,9 @@ class Driver(Protocol):
         """A write whose result is not read: it may travel with the next statement that is waited for."""
         ...
 
-    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
-        """Two reads run one after the other (``then`` reads as of its own start), sent together when the driver
-        can: one round trip."""
+    async def fetch_together(self, *statements: tuple[str, Params]) -> list[list[Row]]:
+        """Reads run one after the other (each as of its own start), sent together when the driver can: one round
+        trip."""
         ...
 
 
@@ -94,6 +94,7 @@ class SqlTx:
         self._sums = sums if sums is not None else AccountSums(capacity=0)
         self._read: dict[str, tuple[Version, PositionSums, MarginAccount]] = {}  # kept accounts this tx read
         self._small: set[str] = set()  # accounts this transaction read whole, with fewer than MIN_POSITIONS
+        self._prefetched: dict[str, list[PreferenceRecord]] = {}  # account → preferences read with its key
 
     async def _one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._db.fetchall(sql, params)
@@ -432,8 +433,13 @@ class SqlTx:
         "(SELECT MIN(n.nonce) FROM nonces n WHERE n.public_key = ?)"
     )
 
+    _KEY_PREFERENCES = (
+        "SELECT symbol, max_leverage, pnl_currency FROM preferences "
+        "WHERE account_id = (SELECT account_id FROM api_keys WHERE public_key = ?)"
+    )
+
     async def lock_key_with_buckets(
-        self, public_key: str, buckets: list[str], nonce: str | None = None
+        self, public_key: str, buckets: list[str], nonce: str | None = None, *, preferences: bool = False
     ) -> tuple[ApiKeyRecord | None, dict[str, Bucket], NonceState | None]:
         """The key (locked, as ``lock_key``; ``None`` if there is none), the failed-auth buckets ``buckets`` and,
         for ``nonce``, whether the key's window holds it and the window's smallest. One statement on SQLite (its
@@ -441,7 +447,11 @@ class SqlTx:
         statement reads as of its start, before it waited for the key's lock, and the lock holder may have just
         kept that very nonce. The statement answers one row whether the key exists or not (the key is a derived
         table outer-joined to one row), so an unknown key costs the database what a known one does: the time of a
-        refusal does not tell whether a public key exists (SPEC §2.4)."""
+        refusal does not tell whether a public key exists (SPEC §2.4).
+
+        ``preferences``: also read the preferences of the key's account, after the lock and in the same round trip,
+        for ``preferences()`` to answer from (an endpoint that reads nothing else then waits once, before its
+        COMMIT). Read for an unknown key too (no row), so that the work does not tell either."""
         lock = self._db.for_update and f"{self._db.for_update} OF k"
         levels = "".join(
             ", (SELECT level FROM ip_failures WHERE ip = ?), (SELECT updated_ms FROM ip_failures WHERE ip = ?)"
@@ -457,14 +467,20 @@ class SqlTx:
             f"JOIN accounts a ON a.id = k.account_id WHERE k.public_key = ? {lock}) AS kk ON TRUE",
             (*params, public_key),
         )
-        if nonce is None or inline:
-            rows = await self._db.fetchall(*statement)
+        statements = [statement]
+        if not (nonce is None or inline):
+            statements.append((f"SELECT {self._WINDOW}", (public_key, nonce, public_key)))
+        if preferences:
+            statements.append((self._KEY_PREFERENCES, (public_key,)))
+        if len(statements) == 1:
+            row = (await self._db.fetchall(*statement))[0]
         else:
-            rows, after = await self._db.fetch_together(
-                statement, (f"SELECT {self._WINDOW}", (public_key, nonce, public_key))
-            )
-            rows = [(*row, *after[0]) for row in rows]
-        row = rows[0]
+            answers = await self._db.fetch_together(*statements)
+            row = answers[0][0]
+            if not (nonce is None or inline):
+                row = (*row, *answers[1][0])
+            if preferences and row[0] is not None:  # read by the key's account: the row just locked names it
+                self._prefetched[str(row[1])] = self._preference_list(answers[-1])
         found = {
             name: Bucket(int(row[12 + 2 * i]), int(row[13 + 2 * i]))
             for i, name in enumerate(buckets)
@@ -530,10 +546,19 @@ class SqlTx:
         return await self._db.execute("DELETE FROM positions WHERE account_id = ? AND symbol = ?", (account_id, symbol))
 
     async def preferences(self, account_id: str) -> list[PreferenceRecord]:
+        """The account's preferences in symbol order; answered from what ``lock_key_with_buckets`` read ahead when
+        it did (no preference was written since: a write forgets it)."""
+        known = self._prefetched.get(account_id)
+        if known is not None:
+            return known
         rows = await self._db.fetchall(
             "SELECT symbol, max_leverage, pnl_currency FROM preferences WHERE account_id = ?",
             (account_id,),
         )
+        return self._preference_list(rows)
+
+    @staticmethod
+    def _preference_list(rows: list[Row]) -> list[PreferenceRecord]:
         return [PreferenceRecord(r[0], margin_mode(_dec(r[1])), r[2]) for r in _by_key(rows)]
 
     async def preference(self, account_id: str, symbol: str) -> PreferenceRecord:
@@ -546,6 +571,7 @@ class SqlTx:
         return PreferenceRecord(row[0], margin_mode(_dec(row[1])), row[2])
 
     async def set_preference(self, account_id: str, pref: PreferenceRecord) -> None:
+        self._prefetched.clear()
         if isinstance(pref.mode, Cross) and pref.pnl_currency is None:
             await self._db.defer(
                 "DELETE FROM preferences WHERE account_id = ? AND symbol = ?", (account_id, pref.symbol)
@@ -598,6 +624,7 @@ class SqlTx:
         survives; every other key starts with an empty window."""
         await self._lock_world()
         await self._new_world_revision()
+        self._prefetched.clear()
         for table in _WORLD_TABLES:
             if table not in ("nonces", "api_keys", "accounts"):
                 await self._db.execute(f"DELETE FROM {table}")

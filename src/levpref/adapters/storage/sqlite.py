@@ -53,8 +53,8 @@ class _SqliteDriver:
     async def defer(self, sql: str, params: Params = ()) -> None:
         _counted(self._conn, sql, params)
 
-    async def fetch_together(self, first: tuple[str, Params], then: tuple[str, Params]) -> tuple[list[Row], list[Row]]:
-        return _counted(self._conn, *first).fetchall(), _counted(self._conn, *then).fetchall()
+    async def fetch_together(self, *statements: tuple[str, Params]) -> list[list[Row]]:
+        return [_counted(self._conn, *statement).fetchall() for statement in statements]
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
