@@ -29,8 +29,8 @@ def has_room_for_failure(levels: Mapping[str, Bucket], limit: int, now_ms: int) 
 
 async def charge_failure(tx: Tx, buckets: list[str], limit: int, now_ms: int) -> bool:
     """Charge one failure to every bucket; ``False`` (and nothing charged) when one of them is already empty."""
-    locked = [await tx.lock_ip_bucket(name, Bucket.full(limit, now_ms)) for name in buckets]
-    charges = [take(level, 1, limit, FAILED_AUTH_PERIOD_MS, now_ms) for level in locked]
+    locked = await tx.lock_ip_buckets(buckets, Bucket.full(limit, now_ms))
+    charges = [take(locked[name], 1, limit, FAILED_AUTH_PERIOD_MS, now_ms) for name in buckets]
     if not all(fits for fits, _ in charges):
         return False
     for name, (_, charged) in zip(buckets, charges, strict=True):

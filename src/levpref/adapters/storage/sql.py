@@ -213,17 +213,18 @@ class SqlTx:
         rows = await self._db.fetchall(f"SELECT ip, level, updated_ms FROM ip_failures WHERE ip IN ({marks})", names)
         return {str(r[0]): Bucket(int(r[1]), int(r[2])) for r in rows}
 
-    async def lock_ip_bucket(self, ip: str, fresh: Bucket) -> Bucket:
-        """The failed-authentication bucket ``ip`` (created as ``fresh`` when new), locked for the rest of the
-        transaction, so that concurrent failures in several processes each charge it (no lost update). One
-        statement: the row cannot vanish between creating it and reading it (a scenario load may delete it)."""
-        row = await self._one(
-            "INSERT INTO ip_failures (ip, level, updated_ms) VALUES (?, ?, ?) ON CONFLICT (ip) DO UPDATE "
-            "SET level = ip_failures.level RETURNING level, updated_ms",
-            (ip, fresh.level, fresh.updated_ms),
+    async def lock_ip_buckets(self, names: list[str], fresh: Bucket) -> dict[str, Bucket]:
+        """The failed-authentication buckets ``names`` (each created as ``fresh`` when new), locked in the order
+        given for the rest of the transaction, so that concurrent failures in several processes each charge them
+        (no lost update). One statement, one round trip: a row cannot vanish between creating it and reading it
+        (a scenario load may delete it)."""
+        wanted = list(dict.fromkeys(names))  # one row at most once: ON CONFLICT DO UPDATE may touch a row once
+        rows = await self._db.fetchall(
+            f"INSERT INTO ip_failures (ip, level, updated_ms) VALUES {', '.join('(?, ?, ?)' for _ in wanted)} "
+            "ON CONFLICT (ip) DO UPDATE SET level = ip_failures.level RETURNING ip, level, updated_ms",
+            [value for name in wanted for value in (name, fresh.level, fresh.updated_ms)],
         )
-        assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
-        return Bucket(int(row[0]), int(row[1]))
+        return {str(r[0]): Bucket(int(r[1]), int(r[2])) for r in rows}
 
     async def save_ip_bucket(self, ip: str, bucket: Bucket) -> None:
         await self._db.defer(
@@ -236,7 +237,7 @@ class SqlTx:
         """Drop failed-authentication buckets untouched since ``idle_since_ms`` (refilled: the same as absent).
         At most 256 a call, and never a row another transaction holds (no waiting, no deadlock)."""
         skip = self._db.for_update and f"{self._db.for_update} SKIP LOCKED"
-        await self._db.execute(
+        await self._db.defer(
             f"DELETE FROM ip_failures WHERE ip IN (SELECT ip FROM ip_failures WHERE updated_ms < ? LIMIT 256 {skip})",
             (idle_since_ms,),
         )
