@@ -468,20 +468,16 @@ class SqlTx:
             f"JOIN accounts a ON a.id = k.account_id WHERE k.public_key = ? {lock}) AS kk ON TRUE",
             (*params, public_key),
         )
+        window_apart = nonce is not None and not inline
         statements = [statement]
-        if not (nonce is None or inline):
+        if window_apart:
             statements.append((f"SELECT {self._WINDOW}", (public_key, nonce, public_key)))
         if preferences:
             statements.append((self._KEY_PREFERENCES, (public_key,)))
-        if len(statements) == 1:
-            row = (await self._db.fetchall(*statement))[0]
-        else:
-            answers = await self._db.fetch_together(*statements)
-            row = answers[0][0]
-            if not (nonce is None or inline):
-                row = (*row, *answers[1][0])
-            if preferences and row[0] is not None:  # read by the key's account: the row just locked names it
-                self._prefetched[str(row[1])] = self._preference_list(answers[-1])
+        answers = await self._db.fetch_together(*statements)  # one round trip, one statement or three
+        row = (*answers[0][0], *answers[1][0]) if window_apart else answers[0][0]
+        if preferences and row[0] is not None:  # read by the key's account: the row just locked names it
+            self._prefetched[str(row[1])] = self._preference_list(answers[-1])
         found = {
             name: Bucket(int(row[12 + 2 * i]), int(row[13 + 2 * i]))
             for i, name in enumerate(buckets)
